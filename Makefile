@@ -1,0 +1,58 @@
+# Two commands: `make run` sets everything up and serves the demo; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run install migrate demo serve test test-faults lint browser bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# The CPU build of torch first: otherwise sentence-transformers pulls a multi-GB CUDA build.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+run: demo
+	@echo ""
+	@echo "Demo logins (password: foresight-demo):"
+	@echo "  convener@demo.test  technologist@demo.test  employer@demo.test  educator@demo.test  observer@demo.test"
+	@echo "Serving http://$(HOST):$(PORT)  (HTTP and websockets; Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+serve: install
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Debian's Chromium drives the browser tests; installed once if it is missing (never `playwright install`).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium chromium-driver)
+
+test: install browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-faults: install
+	$(PY) -m pytest -m faults tests/faults -v -s $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	$(PY) bench/delphi_aggregate.py
+	$(PY) bench/matching.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var staticfiles

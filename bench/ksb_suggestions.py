@@ -1,0 +1,75 @@
+"""KSB tag suggestion quality on the real ESCO data.
+
+For each case in tests/workshops/ksb_expected.json (a capability statement, a tag kind and the ESCO
+concepts a person would expect), ask for suggestions and check whether an expected concept is in
+the top k. Prints the hit rate at k = 1, 3, 5, 10 overall and per kind, the mean reciprocal rank,
+and the misses with what came first instead.
+
+    python bench/ksb_suggestions.py            (uses SHARED_DATA_DIR, default ../shared/data)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("SQLITE_PATH", str(ROOT / "var" / "bench-ksb.sqlite3"))
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    call_command("migrate", verbosity=0)
+    from matching.suggestions import esco_corpus, suggest_tags
+
+    cases = json.loads((ROOT / "tests" / "workshops" / "ksb_expected.json").read_text())["cases"]
+    started = time.perf_counter()
+    for kind in "KSB":
+        esco_corpus(kind)
+    corpus_s = time.perf_counter() - started
+    suggest_tags("Warm up the model.", "K", [], 1)
+    ks = (1, 3, 5, 10)
+    hits = {k: 0 for k in ks}
+    by_kind: dict[str, dict[int, int]] = {}
+    counts: dict[str, int] = {}
+    rr = 0.0
+    misses = []
+    started = time.perf_counter()
+    for case in cases:
+        names = [s["name"].strip().lower() for s in suggest_tags(case["statement"], case["kind"], [], max(ks))]
+        expected = {e.strip().lower() for e in case["expected"]}
+        rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
+        rr += 1.0 / rank if rank else 0.0
+        counts[case["kind"]] = counts.get(case["kind"], 0) + 1
+        for k in ks:
+            ok = rank is not None and rank <= k
+            hits[k] += ok
+            by_kind.setdefault(case["kind"], {kk: 0 for kk in ks})[k] += ok
+        if rank is None or rank > 5:
+            misses.append((case, names[:3], rank))
+    query_ms = (time.perf_counter() - started) * 1000 / len(cases)
+    n = len(cases)
+    print(f"KSB suggestions on ESCO v1.1.1 — {n} cases ({', '.join(f'{k}: {v}' for k, v in counts.items())})")
+    print("  hit rate  " + "  ".join(f"@{k}: {hits[k] / n:.0%} ({hits[k]}/{n})" for k in ks))
+    for kind, row in by_kind.items():
+        print(f"  kind {kind}    " + "  ".join(f"@{k}: {row[k] / counts[kind]:.0%}" for k in ks))
+    print(f"  MRR@10: {rr / n:.3f}")
+    print(f"  corpora ready in {corpus_s:.1f} s (first run embeds them once); {query_ms:.0f} ms per suggestion list")
+    for case, top, rank in misses:
+        print(
+            f"  miss ({case['kind']}, rank {rank or '>10'}): {case['statement'][:70]}… expected {case['expected'][0]!r}, got {top}"
+        )
+
+
+if __name__ == "__main__":
+    main()

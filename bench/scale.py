@@ -1,0 +1,187 @@
+"""Scale runs of the live Delphi: bench/delphi_load.py against one and two ASGI servers.
+
+Starts everything it measures on its own (the fault tests' harness): a Redis server on a spare
+port, a PostgreSQL database of its own (created, migrated, dropped at the end), and 1 or 2 daphne
+processes sharing the Redis channel layer. Then runs bench/delphi_load.py with the clients spread
+over the servers, and adds what the load cost each component: daphne CPU seconds, Redis commands,
+PostgreSQL transactions, and broadcast frames per vote.
+
+    .venv/bin/python bench/scale.py --clients 200,500,1000 --servers 1,2
+
+Needs redis-server and a PostgreSQL server at 127.0.0.1:5432 (or FAULTS_POSTGRES_URL). Contacts
+nothing but 127.0.0.1. Figures go to stdout; docs/benchmarks.md ("Scale") records a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.faults.services import (  # noqa: E402
+    PYTHON,
+    FaultDatabase,
+    daphne_process,
+    redis_process,
+    spare_port,
+)
+
+
+def process_env(db_url: str, redis_url: str, app: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"{db_url}?application_name={app}",
+            "REDIS_URL": redis_url,
+            "DB_CONN_MAX_AGE": "60",
+            "DEBUG": "false",
+            "SECRET_KEY": "scale-bench-only-" + "x" * 40,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "LOG_LEVEL": "ERROR",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far (from /proc)."""
+    total = 0.0
+    with contextlib.suppress(FileNotFoundError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = sum(int(x) for x in fields[11:15])
+        total = ticks / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def redis_commands(port: int) -> int:
+    import redis
+
+    return int(redis.Redis(host="127.0.0.1", port=port).info("stats")["total_commands_processed"])
+
+
+def pg_commits(db: FaultDatabase) -> int:
+    return int(db.scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
+
+
+def one_run(*, servers: int, clients: int, args, workdir: Path) -> dict:
+    db = FaultDatabase(log_dir=workdir)
+    redis_port = spare_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    redis = redis_process(port=redis_port, data_dir=workdir / f"redis-{servers}-{clients}", log_dir=workdir)
+    daphnes = []
+    try:
+        redis.start()
+        db.create(env=process_env(db.url, redis_url, "scale-cli"))
+        ports = []
+        for index in range(servers):
+            port = spare_port()
+            ports.append(port)
+            daphne = daphne_process(
+                name=f"daphne-{servers}-{clients}-{index + 1}",
+                port=port,
+                env=process_env(db.url, redis_url, f"scale-daphne-{index + 1}"),
+                log_dir=workdir,
+            )
+            # A saturated server answers handshakes late; daphne's default 5 s drops them (see
+            # docs/benchmarks.md, Delphi), so give them 30 s as a production deployment would.
+            daphne.argv[-1:-1] = ["--websocket_connect_timeout", "30"]
+            daphne.start()
+            daphnes.append(daphne)
+        urls = ",".join(f"http://127.0.0.1:{port}" for port in ports)
+        before = (sum(cpu_seconds(d.proc.pid) for d in daphnes), redis_commands(redis_port), pg_commits(db))
+        load_started = time.monotonic()
+        result = subprocess.run(
+            [
+                PYTHON, str(ROOT / "bench" / "delphi_load.py"), "--url", urls, "--clients", str(clients),
+                "--votes", str(args.votes), "--think", str(args.think), "--ramp", str(args.ramp),
+                "--max-seconds", str(args.max_seconds),
+            ],
+            cwd=ROOT, env=process_env(db.url, redis_url, "scale-load"), capture_output=True, text=True,
+            timeout=args.max_seconds + 600,
+        )  # fmt: skip
+        wall = time.monotonic() - load_started
+        after = (sum(cpu_seconds(d.proc.pid) for d in daphnes), redis_commands(redis_port), pg_commits(db))
+        out = result.stdout + result.stderr[-2000:]
+        if result.returncode != 0:
+            out += f"\n(bench/delphi_load.py exited with {result.returncode})"
+        acked = _number(r"acknowledged (\d+)", out)
+        messages = _number(r"(\d+) messages received by clients", out)
+        errors = sum(d.log_text().count("Traceback") for d in daphnes)
+        return {
+            "servers": servers,
+            "clients": clients,
+            "output": out.strip(),
+            "daphne_cpu_s": after[0] - before[0],
+            "redis_commands": after[1] - before[1],
+            "pg_commits": after[2] - before[2],
+            "acked": acked,
+            "messages": messages,
+            "server_tracebacks": errors,
+            "wall_s": wall,
+            "load": os.getloadavg(),
+        }
+    finally:
+        for daphne in daphnes:
+            daphne.stop()
+        redis.stop()
+        with contextlib.suppress(Exception):
+            db.drop()
+
+
+def _number(pattern: str, text: str) -> int:
+    match = re.search(pattern, text)
+    return int(match.group(1)) if match else 0
+
+
+def _stop_on_signal(signum, frame):
+    # Background shells ignore SIGINT; turn SIGTERM/SIGINT into an exception so every server and
+    # the database this script started are stopped and dropped by the finally blocks.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="200,500,1000")
+    parser.add_argument("--servers", default="1,2")
+    parser.add_argument("--votes", type=int, default=50)
+    parser.add_argument("--think", type=float, default=0.5)
+    parser.add_argument("--ramp", type=float, default=10.0)
+    parser.add_argument("--max-seconds", type=float, default=300)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="scale-"))
+    print(f"logs in {workdir}")
+    for servers in [int(x) for x in args.servers.split(",")]:
+        for clients in [int(x) for x in args.clients.split(",")]:
+            r = one_run(servers=servers, clients=clients, args=args, workdir=workdir)
+            per_vote = max(r["acked"], 1)
+            print(f"\n=== {servers} daphne process(es), {clients} clients")
+            print(r["output"])
+            print(
+                f"cost per acknowledged vote: daphne CPU {1000 * r['daphne_cpu_s'] / per_vote:.2f} ms, "
+                f"Redis commands {r['redis_commands'] / per_vote:.1f}, PostgreSQL commits {r['pg_commits'] / per_vote:.2f}, "
+                f"frames to clients {r['messages'] / per_vote:.1f}"
+            )
+            print(
+                f"daphne CPU {r['daphne_cpu_s']:.1f} s over {r['wall_s']:.1f} s wall; server tracebacks "
+                f"{r['server_tracebacks']}; load average {r['load'][0]:.1f}"
+            )
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

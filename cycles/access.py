@@ -1,0 +1,80 @@
+"""The one place that decides who may see and do what in a cycle.
+
+Every view authorises through ``get_cycle_for_member`` (or a per-object helper built on it): it
+returns the cycle and the caller's access, raises Http404 when the caller is not a member (so an
+outsider cannot even learn that a cycle exists) and PermissionDenied when a member's role does not
+allow the action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from cycles.models import Cycle, Membership, Role
+
+NOT_A_MEMBER = "You are not a member of this cycle."
+ROLE_NOT_ALLOWED = "Your role in this cycle does not allow this."
+
+
+@dataclass(frozen=True)
+class Access:
+    cycle: Cycle
+    membership: Membership | None
+    role: str
+
+    @property
+    def is_convener(self) -> bool:
+        return self.role == Role.CONVENER
+
+    def can(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+def access_for(user, cycle: Cycle) -> Access | None:
+    """The caller's access to a cycle, or None when they have none."""
+    if not user.is_authenticated:
+        return None
+    membership = Membership.objects.filter(cycle=cycle, user=user, status=Membership.Status.ACTIVE).first()
+    if membership is not None:
+        return Access(cycle=cycle, membership=membership, role=membership.role)
+    if user.is_superuser:
+        # Site administrators act as conveners everywhere (support and recovery).
+        return Access(cycle=cycle, membership=None, role=Role.CONVENER)
+    return None
+
+
+def get_cycle_for_member(request, slug: str, roles: Iterable[str] | None = None) -> Access:
+    cycle = get_object_or_404(Cycle, slug=slug)
+    access = access_for(request.user, cycle)
+    if access is None:
+        raise Http404(NOT_A_MEMBER)
+    if roles is not None and access.role not in set(roles):
+        raise PermissionDenied(ROLE_NOT_ALLOWED)
+    return access
+
+
+def get_cycle_for_convener(request, slug: str) -> Access:
+    return get_cycle_for_member(request, slug, roles=[Role.CONVENER])
+
+
+def cycles_for_user(user):
+    """Cycles the user may see, newest first."""
+    if not user.is_authenticated:
+        return Cycle.objects.none()
+    if user.is_superuser:
+        return Cycle.objects.all()
+    return Cycle.objects.filter(memberships__user=user, memberships__status=Membership.Status.ACTIVE).distinct()
+
+
+def can_create_cycle(user) -> bool:
+    """Site staff and people who already convene a cycle may start a new one."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, role=Role.CONVENER, status=Membership.Status.ACTIVE).exists()

@@ -1,0 +1,348 @@
+"""Reads for the cycles app: members, invitations, timeline, solution results and the dashboard."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.apps import apps
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from cycles.access import cycles_for_user
+from cycles.models import (
+    AuditEvent,
+    Cycle,
+    Invitation,
+    Membership,
+    Phase,
+    PhasePlan,
+    Role,
+    Solution,
+    SolutionRating,
+    Workshop,
+)
+from cycles.navigation import cycle_url
+
+
+def memberships_of(cycle: Cycle, *, include_removed: bool = False) -> QuerySet[Membership]:
+    qs = cycle.memberships.select_related("user", "user__organisation")
+    if not include_removed:
+        qs = qs.filter(status=Membership.Status.ACTIVE)
+    return qs.order_by("role", "user__display_name", "user__email")
+
+
+def invitations_of(cycle: Cycle, *, pending_only: bool = True) -> QuerySet[Invitation]:
+    qs = cycle.invitations.select_related("invited_by")
+    if pending_only:
+        qs = qs.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return qs.order_by("email")
+
+
+def open_invitations_of(cycle: Cycle) -> QuerySet[Invitation]:
+    """Invitations neither accepted nor revoked: pending ones and expired ones that can be re-sent."""
+    return (
+        cycle.invitations.select_related("invited_by")
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .order_by("email")
+    )
+
+
+def removed_memberships_of(cycle: Cycle) -> QuerySet[Membership]:
+    return cycle.memberships.select_related("user", "user__organisation").filter(status=Membership.Status.REMOVED)
+
+
+def pending_invitations_for_email(email: str) -> QuerySet[Invitation]:
+    return Invitation.objects.select_related("cycle", "invited_by").filter(
+        email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def account_exists(email: str) -> bool:
+    from accounts.models import User
+
+    return User.objects.filter(email__iexact=email).exists()
+
+
+def audit_events(cycle: Cycle) -> QuerySet[AuditEvent]:
+    return cycle.audit_events.select_related("actor")
+
+
+# --- Timeline ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    left: float  # percent of the timeline width
+    width: float
+
+
+@dataclass
+class TimelineRow:
+    plan: PhasePlan
+    planned: Bar | None
+    actual: Bar | None
+    is_current: bool
+    is_overdue: bool
+    markers: list[tuple[float, Workshop]] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    start: date
+    end: date
+    today: float | None  # percent, None when today is outside the range
+    rows: list[TimelineRow]
+    workshops: list[tuple[float, Workshop]]
+    months: list[tuple[float, date]]
+
+
+def phase_plans(cycle: Cycle) -> list[PhasePlan]:
+    plans = {p.phase: p for p in cycle.phase_plans.all()}
+    # Older cycles may lack a row; show an empty one rather than hiding the phase.
+    return [plans.get(number) or PhasePlan(cycle=cycle, phase=number) for number, _ in Phase.choices]
+
+
+def timeline_for(cycle: Cycle) -> Timeline:
+    """Planned and actual bars per phase as percentages of one shared date range."""
+    today = timezone.localdate()
+    plans = phase_plans(cycle)
+    workshops = list(cycle.workshops.all())
+    dates = [d for p in plans for d in (p.planned_start, p.planned_end, p.actual_start, p.actual_end) if d]
+    dates += [timezone.localtime(w.starts_at).date() for w in workshops]
+    dates.append(today)
+    start, end = min(dates), max(dates)
+    start = start.replace(day=1)
+    end = end + timedelta(days=14)
+    span = max((end - start).days, 1)
+
+    def pos(d: date) -> float:
+        return round(100 * (d - start).days / span, 2)
+
+    def bar(a: date | None, b: date | None) -> Bar | None:
+        if not a:
+            return None
+        b = b or a
+        return Bar(left=pos(a), width=max(round(100 * ((b - a).days + 1) / span, 2), 0.8))
+
+    rows = []
+    for plan in plans:
+        actual_end = plan.actual_end or (today if plan.actual_start and plan.phase == cycle.phase else None)
+        is_current = plan.phase == cycle.phase
+        overdue = bool(
+            plan.planned_end and plan.planned_end < today and (not plan.actual_end) and plan.phase >= cycle.phase
+        )
+        rows.append(
+            TimelineRow(
+                plan=plan,
+                planned=bar(plan.planned_start, plan.planned_end),
+                actual=bar(plan.actual_start, actual_end),
+                is_current=is_current,
+                is_overdue=overdue,
+            )
+        )
+    markers = [(pos(timezone.localtime(w.starts_at).date()), w) for w in workshops]
+    months = []
+    cursor = start
+    while cursor <= end:
+        months.append((pos(cursor), cursor))
+        cursor = (cursor.replace(day=28) + timedelta(days=4)).replace(day=1)
+    if len(months) > 14:  # keep labels legible on long cycles
+        step = -(-len(months) // 12)
+        months = months[::step]
+    return Timeline(start=start, end=end, today=pos(today), rows=rows, workshops=markers, months=months)
+
+
+def timeline_row(cycle: Cycle, phase: int) -> TimelineRow:
+    return next(r for r in timeline_for(cycle).rows if r.plan.phase == phase)
+
+
+# --- Solutions --------------------------------------------------------------------------------
+
+
+@dataclass
+class SolutionResult:
+    solution: Solution
+    n: int
+    impact_mean: float | None
+    impact_median: float | None
+    feasibility_mean: float | None
+    feasibility_median: float | None
+    comments: list[str]
+
+    @property
+    def score(self) -> float:
+        return (self.impact_mean or 0) + (self.feasibility_mean or 0)
+
+
+def solutions_of(cycle: Cycle) -> QuerySet[Solution]:
+    return cycle.solutions.select_related("proposed_by").annotate(n_ratings=Count("ratings"))
+
+
+def solution_results(cycle: Cycle) -> list[SolutionResult]:
+    """n, mean and median of impact and feasibility per solution, best first."""
+    by_solution: dict[int, list[SolutionRating]] = {}
+    for rating in SolutionRating.objects.filter(solution__cycle=cycle).only(
+        "solution_id", "impact", "feasibility", "comment"
+    ):
+        by_solution.setdefault(rating.solution_id, []).append(rating)
+    results = []
+    for solution in cycle.solutions.all():
+        ratings = by_solution.get(solution.pk, [])
+        impacts = [r.impact for r in ratings]
+        feasibilities = [r.feasibility for r in ratings]
+        results.append(
+            SolutionResult(
+                solution=solution,
+                n=len(ratings),
+                impact_mean=round(statistics.fmean(impacts), 2) if impacts else None,
+                impact_median=statistics.median(impacts) if impacts else None,
+                feasibility_mean=round(statistics.fmean(feasibilities), 2) if feasibilities else None,
+                feasibility_median=statistics.median(feasibilities) if feasibilities else None,
+                comments=[r.comment for r in ratings if r.comment],
+            )
+        )
+    results.sort(key=lambda r: (-r.score, r.solution.title))
+    return results
+
+
+def ratings_by(cycle: Cycle, user) -> dict[int, SolutionRating]:
+    return {r.solution_id: r for r in SolutionRating.objects.filter(solution__cycle=cycle, rater=user)}
+
+
+# --- Dashboard: what is waiting for me --------------------------------------------------------
+
+
+@dataclass
+class WaitingItem:
+    kind: str  # round, fop, tagging, phase
+    cycle: Cycle
+    text: str
+    url_name: str = "cycles:cycle_detail"
+    count: int = 1
+
+    @property
+    def url(self) -> str:
+        return cycle_url(self.url_name, self.cycle) or cycle_url("cycles:cycle_detail", self.cycle) or ""
+
+
+@dataclass
+class Dashboard:
+    invitations: list[Invitation]
+    cycles: list[tuple[Cycle, str]]  # (cycle, role)
+    waiting: list[WaitingItem]
+
+
+def _model(label: str):
+    """A model of a higher app, looked up lazily so cycles never imports it (see architecture.md)."""
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def dashboard_for(user) -> Dashboard:
+    """Everything waiting for ``user``, in a fixed, small number of queries."""
+    invitations = list(pending_invitations_for_email(user.email))
+    memberships = list(
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
+        .select_related("cycle")
+        .order_by("-cycle__created_at")
+    )
+    roles = {m.cycle_id: m.role for m in memberships}
+    if user.is_superuser:
+        cycles = [(c, roles.get(c.pk, Role.CONVENER)) for c in cycles_for_user(user)]
+    else:
+        cycles = [(m.cycle, m.role) for m in memberships]
+    cycle_by_id = {c.pk: c for c, _ in cycles}
+    waiting: list[WaitingItem] = []
+
+    Round = _model("workshops.Round")
+    DelphiPlan = _model("workshops.DelphiPlan")
+    if Round is not None and cycle_by_id:
+        voting = {}
+        if DelphiPlan is not None:
+            voting = dict(DelphiPlan.objects.filter(cycle_id__in=cycle_by_id).values_list("cycle_id", "voting_roles"))
+        for rnd in Round.objects.filter(cycle_id__in=cycle_by_id, status="open").order_by("cycle_id", "number"):
+            role = roles.get(rnd.cycle_id)
+            voters = voting.get(rnd.cycle_id) or [Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR]
+            if role in voters or role == Role.CONVENER:
+                verb = "is open: cast your votes" if role in voters else "is open (you are facilitating)"
+                waiting.append(
+                    WaitingItem(
+                        "round", cycle_by_id[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi"
+                    )
+                )
+
+    FOP = _model("workshops.FOP")
+    if FOP is not None and cycle_by_id:
+        rows = (
+            FOP.objects.filter(cycle_id__in=cycle_by_id, reviewers=user, status="in_review")
+            .values("cycle_id")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            waiting.append(
+                WaitingItem(
+                    "fop",
+                    cycle_by_id[row["cycle_id"]],
+                    f"{row['n']} future occupational profile(s) to ratify",
+                    "workshops:fops",
+                    count=row["n"],
+                )
+            )
+
+    Capability = _model("workshops.Capability")
+    educator_cycles = [
+        cid for cid, role in roles.items() if role == Role.EDUCATOR and cycle_by_id[cid].phase == Phase.CARRY_OUT
+    ]
+    if Capability is not None and educator_cycles:
+        rows = (
+            Capability.objects.filter(cycle_id__in=educator_cycles, status="accepted", tag_links__isnull=True)
+            .values("cycle_id")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            waiting.append(
+                WaitingItem(
+                    "tagging",
+                    cycle_by_id[row["cycle_id"]],
+                    f"{row['n']} capabilities have no KSB tags yet",
+                    "workshops:tags",
+                    count=row["n"],
+                )
+            )
+
+    # Conveners: the next phase's missing prerequisites, so the dashboard says what to do next.
+    from cycles.services.lifecycle import phase_missing  # local: selectors stay importable from services
+
+    for cycle, role in cycles:
+        if role == Role.CONVENER and cycle.phase < Phase.CAUSE_ACTION:
+            missing = phase_missing(cycle=cycle, phase=cycle.phase + 1)
+            if missing:
+                nxt = Phase(cycle.phase + 1).label
+                waiting.append(
+                    WaitingItem(
+                        "phase",
+                        cycle,
+                        f"Before {nxt}: {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""),
+                        "cycles:timeline",
+                        count=len(missing),
+                    )
+                )
+    return Dashboard(invitations=invitations, cycles=cycles, waiting=waiting)
+
+
+def counts_for(cycle: Cycle) -> dict[str, int]:
+    """Headline numbers on a cycle's home page."""
+    active = Q(status=Membership.Status.ACTIVE)
+    return {
+        "members": cycle.memberships.filter(active).count(),
+        "invitations": invitations_of(cycle).count(),
+        "solutions": cycle.solutions.count(),
+        "prioritised": cycle.solutions.filter(prioritised=True).count(),
+        "partners": cycle.partners.count(),
+        "role_levels": cycle.role_levels.count(),
+        "workshops": cycle.workshops.count(),
+    }

@@ -1,0 +1,71 @@
+"""Writes for the cycles app, split by sub-domain; import from here (``from cycles import services``)."""
+
+from cycles.services.audit import audit_record
+from cycles.services.lifecycle import (
+    PHASE_GUARDS,
+    PhaseGuardError,
+    cycle_create,
+    cycle_update,
+    phase_advance,
+    phase_missing,
+    phase_plan_update,
+    phase_reopen,
+    register_phase_guard,
+)
+from cycles.services.members import (
+    BulkInviteError,
+    RowError,
+    invitation_accept,
+    invitation_accept_new_account,
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    invitation_send_email,
+    invitation_url,
+    invitations_bulk_create,
+    membership_change_role,
+    membership_remove,
+)
+from cycles.services.prepare import (
+    partner_delete,
+    partner_save,
+    role_level_delete,
+    role_level_save,
+    workshop_delete,
+    workshop_save,
+)
+from cycles.services.solutions import solution_propose, solution_rate, solution_set_prioritised
+
+__all__ = [
+    "PHASE_GUARDS",
+    "BulkInviteError",
+    "PhaseGuardError",
+    "RowError",
+    "audit_record",
+    "cycle_create",
+    "cycle_update",
+    "invitation_accept",
+    "invitation_accept_new_account",
+    "invitation_create",
+    "invitation_resend",
+    "invitation_revoke",
+    "invitation_send_email",
+    "invitation_url",
+    "invitations_bulk_create",
+    "membership_change_role",
+    "membership_remove",
+    "partner_delete",
+    "partner_save",
+    "phase_advance",
+    "phase_missing",
+    "phase_plan_update",
+    "phase_reopen",
+    "register_phase_guard",
+    "role_level_delete",
+    "role_level_save",
+    "solution_propose",
+    "solution_rate",
+    "solution_set_prioritised",
+    "workshop_delete",
+    "workshop_save",
+]

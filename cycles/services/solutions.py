@@ -1,0 +1,78 @@
+"""Consider and Identify: candidate technology solutions, their ratings and the convener's priorities."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from cycles.models import Cycle, Phase, Solution, SolutionRating
+from cycles.services.audit import audit_record
+
+PROPOSE_ONLY_IN_CONSIDER = "Solutions are proposed during Consider; this cycle is in {phase}."
+RATE_ONLY_IN_IDENTIFY = "Solutions are rated during Identify; this cycle is in {phase}."
+PRIORITISE_ONLY_IN_IDENTIFY = "Solutions are prioritised during Identify; this cycle is in {phase}."
+DUPLICATE_SOLUTION = "A solution with this title has already been proposed."
+SCORE_RANGE = "Give a score from 1 to 5."
+
+
+def _current_phase(cycle_id: int) -> Phase:
+    """The phase as stored now (the caller's object may predate a phase change)."""
+    return Phase(Cycle.objects.values_list("phase", flat=True).get(pk=cycle_id))
+
+
+@transaction.atomic
+def solution_propose(*, cycle: Cycle, title: str, description: str = "", proposed_by) -> Solution:
+    if _current_phase(cycle.pk) != Phase.CONSIDER:
+        raise ValidationError(PROPOSE_ONLY_IN_CONSIDER.format(phase=_current_phase(cycle.pk).label))
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "Give the solution a title."})
+    if cycle.solutions.filter(title__iexact=title).exists():
+        raise ValidationError({"title": DUPLICATE_SOLUTION})
+    try:
+        with transaction.atomic():
+            solution = Solution.objects.create(
+                cycle=cycle, title=title, description=description.strip(), proposed_by=proposed_by
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"title": DUPLICATE_SOLUTION}) from exc
+    audit_record(cycle=cycle, actor=proposed_by, verb="solution.proposed", summary=f"Proposed the solution “{title}”")
+    return solution
+
+
+@transaction.atomic
+def solution_rate(*, solution: Solution, rater, impact: int, feasibility: int, comment: str = "") -> SolutionRating:
+    """Record (or replace) the rater's impact and feasibility scores for one solution."""
+    phase = _current_phase(solution.cycle_id)
+    if phase != Phase.IDENTIFY:
+        raise ValidationError(RATE_ONLY_IN_IDENTIFY.format(phase=phase.label))
+    errors = {}
+    for field, value in (("impact", impact), ("feasibility", feasibility)):
+        if not isinstance(value, int) or not 1 <= value <= 5:
+            errors[field] = SCORE_RANGE
+    if errors:
+        raise ValidationError(errors)
+    rating, _ = SolutionRating.objects.update_or_create(
+        solution=solution,
+        rater=rater,
+        defaults={"impact": impact, "feasibility": feasibility, "comment": comment.strip()},
+    )
+    return rating
+
+
+@transaction.atomic
+def solution_set_prioritised(*, solution: Solution, prioritised: bool, actor) -> Solution:
+    phase = _current_phase(solution.cycle_id)
+    if phase != Phase.IDENTIFY:
+        raise ValidationError(PRIORITISE_ONLY_IN_IDENTIFY.format(phase=phase.label))
+    if solution.prioritised == prioritised:
+        return solution
+    solution.prioritised = prioritised
+    solution.save(update_fields=["prioritised"])
+    audit_record(
+        cycle=solution.cycle,
+        actor=actor,
+        verb="solution.prioritised" if prioritised else "solution.deprioritised",
+        summary=f"{'Prioritised' if prioritised else 'Removed the priority of'} the solution “{solution.title}”",
+    )
+    return solution

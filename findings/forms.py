@@ -1,0 +1,76 @@
+"""Forms of the findings app (labelled; they re-render with their errors)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import User
+from cycles.models import Membership
+from findings.models import ActionItem, ExportJob, ReportSection
+from workshops.models import FOP, Capability
+
+
+class ActionItemForm(forms.ModelForm):
+    class Meta:
+        model = ActionItem
+        fields = [
+            "horizon",
+            "topic",
+            "action",
+            "who",
+            "when",
+            "due_date",
+            "expected_result",
+            "owner",
+            "status",
+            "fops",
+            "capabilities",
+        ]
+        widgets = {
+            "action": forms.Textarea(attrs={"rows": 3}),
+            "expected_result": forms.Textarea(attrs={"rows": 2}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "fops": forms.SelectMultiple(attrs={"size": 6}),
+            "capabilities": forms.SelectMultiple(attrs={"size": 6}),
+        }
+        labels = {"fops": "Linked FOPs", "capabilities": "Linked capabilities", "expected_result": "Expected result"}
+
+    def __init__(self, *args, cycle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = User.objects.filter(
+            memberships__cycle=cycle, memberships__status=Membership.Status.ACTIVE
+        ).order_by("display_name", "email")
+        self.fields["owner"].label_from_instance = lambda u: u.display_name or u.email
+        self.fields["fops"].queryset = FOP.objects.filter(cycle=cycle).order_by("name")
+        self.fields["capabilities"].queryset = Capability.objects.filter(cycle=cycle).order_by("ref")
+        self.fields["capabilities"].label_from_instance = lambda c: f"{c.ref} {c.statement[:90]}"
+        for name, field in self.fields.items():
+            css = "form-select" if isinstance(field.widget, forms.Select | forms.SelectMultiple) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+            if name in ("fops", "capabilities"):
+                field.required = False
+
+
+class ReportSectionForm(forms.Form):
+    body = forms.CharField(
+        label="Text (Markdown: paragraphs, **bold**, lists, links)",
+        widget=forms.Textarea(attrs={"rows": 14, "class": "form-control"}),
+        required=False,
+        max_length=20000,
+    )
+
+
+class ShareLinkForm(forms.Form):
+    label = forms.CharField(
+        label="Who is this link for?",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": "e.g. Sponsor board"}),
+    )
+
+
+class ExportForm(forms.Form):
+    kind = forms.ChoiceField(choices=ExportJob.Kind.choices)
+
+
+SECTION_KEYS = dict(ReportSection.Key.choices)

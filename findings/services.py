@@ -1,0 +1,174 @@
+"""Writes of the findings app: the action plan, report narrative, share links and export jobs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from cycles.models import AuditEvent, Cycle
+from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
+
+logger = logging.getLogger(__name__)
+# A job still running after this long lost its worker; a redelivered task may take it over.
+STALE_AFTER = timedelta(minutes=30)
+# Built files are kept this long, then removed when the next export starts.
+KEEP_EXPORTS_FOR = timedelta(days=7)
+
+
+def _audit(cycle: Cycle, actor, verb: str, summary: str, **detail) -> None:
+    AuditEvent.objects.create(cycle=cycle, actor=actor, verb=verb, summary=summary[:400], detail=detail)
+
+
+# --- Action plan --------------------------------------------------------------------------------
+
+ACTION_FIELDS = ("horizon", "topic", "action", "who", "when", "due_date", "expected_result", "owner", "status")
+
+
+@transaction.atomic
+def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabilities=()) -> ActionItem:
+    order = (ActionItem.objects.filter(cycle=cycle).aggregate(m=Max("order"))["m"] or 0) + 1
+    item = ActionItem.objects.create(
+        cycle=cycle, created_by=actor, order=order, **{k: v for k, v in fields.items() if k in ACTION_FIELDS}
+    )
+    item.fops.set(fops)
+    item.capabilities.set(capabilities)
+    _audit(cycle, actor, "action.created", f"Action added: {item.topic}", action_id=item.pk)
+    return item
+
+
+@transaction.atomic
+def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capabilities=None) -> ActionItem:
+    before = {k: str(getattr(item, k)) for k in ACTION_FIELDS}
+    for name, value in fields.items():
+        if name in ACTION_FIELDS:
+            setattr(item, name, value)
+    item.save()
+    if fops is not None:
+        item.fops.set(fops)
+    if capabilities is not None:
+        item.capabilities.set(capabilities)
+    after = {k: str(getattr(item, k)) for k in ACTION_FIELDS}
+    changed = {k: [before[k], after[k]] for k in ACTION_FIELDS if before[k] != after[k]}
+    _audit(item.cycle, actor, "action.updated", f"Action updated: {item.topic}", action_id=item.pk, changed=changed)
+    return item
+
+
+@transaction.atomic
+def action_item_delete(*, item: ActionItem, actor) -> None:
+    cycle, topic, pk = item.cycle, item.topic, item.pk
+    item.delete()
+    _audit(cycle, actor, "action.deleted", f"Action removed: {topic}", action_id=pk)
+
+
+# --- Report narrative ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSection:
+    section, _ = ReportSection.objects.select_for_update().get_or_create(cycle=cycle, key=key)
+    section.body = body.strip()
+    section.updated_by = actor
+    section.updated_at = timezone.now()
+    section.save()
+    _audit(cycle, actor, "report.section_saved", f"Report section saved: {section.get_key_display()}", key=key)
+    return section
+
+
+# --- Share links --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
+    link = ShareLink.objects.create(cycle=cycle, created_by=actor, label=label.strip()[:200])
+    _audit(cycle, actor, "share.created", f"Findings share link published: {link.label or link.pk}", link_id=link.pk)
+    return link
+
+
+@transaction.atomic
+def share_link_revoke(*, link: ShareLink, actor) -> ShareLink:
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.revoked_by = actor
+        link.save(update_fields=["revoked_at", "revoked_by"])
+        _audit(
+            link.cycle, actor, "share.revoked", f"Findings share link revoked: {link.label or link.pk}", link_id=link.pk
+        )
+    return link
+
+
+# --- Export jobs --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_job_create(*, cycle: Cycle, kind: str, actor, params: dict | None = None) -> ExportJob:
+    from findings.tasks import run_export_job
+
+    export_jobs_prune(before=timezone.now() - KEEP_EXPORTS_FOR)
+    job = ExportJob.objects.create(cycle=cycle, kind=kind, requested_by=actor, params=params or {})
+    transaction.on_commit(lambda: run_export_job.delay(job.pk))
+    return job
+
+
+def export_jobs_prune(*, before) -> int:
+    """Delete finished export jobs (and their files) created before ``before``."""
+    old = list(
+        ExportJob.objects.filter(created_at__lt=before, status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED])
+    )
+    for job in old:
+        if job.file:
+            job.file.delete(save=False)
+        job.delete()
+    return len(old)
+
+
+def _set_progress(job_id: int, percent: int) -> None:
+    ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING).update(progress=max(0, min(99, percent)))
+
+
+def export_job_run(*, job_id: int) -> ExportJob | None:
+    """Build the job's file. Claimed with a conditional UPDATE so two workers never build the same job."""
+    from findings import exports, report
+
+    stale = timezone.now() - STALE_AFTER
+    claimable = Q(status=ExportJob.Status.PENDING) | Q(status=ExportJob.Status.RUNNING, started_at__lt=stale)
+    claimed = ExportJob.objects.filter(claimable, pk=job_id).update(
+        status=ExportJob.Status.RUNNING, started_at=timezone.now(), progress=1
+    )
+    if not claimed:
+        return None
+    job = ExportJob.objects.select_related("cycle").get(pk=job_id)
+    cycle = job.cycle
+    try:
+        if job.kind == ExportJob.Kind.REPORT_PDF:
+            _set_progress(job_id, 10)
+            content = report.report_pdf(cycle)
+            filename = f"{cycle.slug}-findings-report.pdf"
+        else:
+            pages = exports.all_pages(
+                cycle, progress=lambda done, total: _set_progress(job_id, int(90 * done / total)), params=job.params
+            )
+            if job.kind == ExportJob.Kind.WORKBOOK:
+                content = exports.workbook_bytes(cycle, pages)
+                filename = f"{cycle.slug}-findings.xlsx"
+            else:
+                content = exports.csv_zip_bytes(cycle, pages)
+                filename = f"{cycle.slug}-findings-csv.zip"
+        with transaction.atomic():
+            job.file.save(f"{job.pk}-{filename}", ContentFile(content), save=False)
+            job.filename = filename
+            job.status = ExportJob.Status.DONE
+            job.progress = 100
+            job.finished_at = timezone.now()
+            job.save(update_fields=["file", "filename", "status", "progress", "finished_at"])
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job for the user to see
+        logger.exception("Export job %s failed", job_id)
+        ExportJob.objects.filter(pk=job_id).update(
+            status=ExportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+    job.refresh_from_db()
+    return job

@@ -1,0 +1,94 @@
+"""Demo data for matching: the three reference frameworks and a match run of the point-of-care cycle.
+
+Idempotent: an import of an already imported file changes nothing, texts already embedded are
+not encoded again, and the demo run is recomputed only when the cycle's FOPs or capabilities
+changed since it last ran.
+
+Embedding O*NET (18,796 tasks) and ESCO (13,896 skills, 3,007 occupations) takes a few minutes
+on two cores, so the demo embeds only the IfATE duties it matches against; the capability
+library adds O*NET and ESCO after ``python manage.py embed_frameworks`` (or set
+``MATCHING_DEMO_EMBED_ALL=1`` to do it here).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from cycles.models import Cycle
+from matching import services
+from matching.importers import FrameworkImportError, import_framework
+from matching.models import MatchRun
+
+DEMO_CYCLE = "poc_manufacturing_2025"
+SOURCES = {
+    "ifate": ("ifate", "standards_2020.json"),
+    "onet": ("onet", None),
+    "esco": ("esco", None),
+}
+
+
+def _say(stdout, message: str) -> None:
+    if stdout is not None:
+        stdout.write(message)
+
+
+def load(data_dir: Path, stdout=None) -> MatchRun | None:
+    versions = {}
+    for kind, (folder, name) in SOURCES.items():
+        source = Path(data_dir) / folder / name if name else Path(data_dir) / folder
+        if not source.exists():
+            _say(stdout, f"  {kind}: {source} not found, skipped.")
+            continue
+        started = time.perf_counter()
+        try:
+            outcome = import_framework(kind, str(source))
+        except FrameworkImportError as exc:
+            _say(stdout, f"  {kind}: not imported: {exc}")
+            continue
+        versions[kind] = outcome.version
+        _say(stdout, f"  {outcome.message} ({time.perf_counter() - started:.1f} s)")
+
+    # The demo run embeds the IfATE duties it needs by itself; the rest waits for embed_frameworks.
+    embed_all = os.environ.get("MATCHING_DEMO_EMBED_ALL", "").lower() in {"1", "true", "yes"}
+    for version in versions.values():
+        if version.embedded_at is not None or not embed_all:
+            continue
+        started = time.perf_counter()
+        encoded = services.framework_version_embed(version=version)
+        _say(stdout, f"  Embedded {version}: {encoded:,} new texts ({time.perf_counter() - started:.1f} s)")
+    if not embed_all and any(v.embedded_at is None for k, v in versions.items() if k != "ifate"):
+        _say(
+            stdout,
+            "  O*NET and ESCO are imported but not embedded: run `python manage.py embed_frameworks` for the library.",
+        )
+
+    cycle = Cycle.objects.filter(slug=DEMO_CYCLE).first()
+    if cycle is None or "ifate" not in versions:
+        return None
+    return _demo_run(cycle, versions["ifate"], stdout)
+
+
+def _demo_run(cycle: Cycle, version, stdout) -> MatchRun:
+    capabilities, snapshot = services.run_capabilities(cycle)
+    wanted_fops = {str(k): v["capabilities"] for k, v in snapshot.items()}
+    run = (
+        MatchRun.objects.filter(cycle=cycle, framework_version=version, status=MatchRun.Status.DONE)
+        .order_by("-finished_at")
+        .first()
+    )
+    if run is not None:
+        same_fops = {k: v["capabilities"] for k, v in (run.fop_snapshot or {}).items()} == wanted_fops
+        same_capabilities = set(run.windows or {}) == {str(c.pk) for c in capabilities}
+        if same_fops and same_capabilities:
+            _say(stdout, f"  Demo match run #{run.pk} is up to date.")
+            return run
+        services.match_run_rerun(run=run, enqueue=False)
+    else:
+        run = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    services.match_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    summary = f"{run.counts.get('capabilities', 0)} capabilities in {run.timings.get('total', 0):.1f} s"
+    _say(stdout, f"  Demo match run #{run.pk} of {cycle.slug} against {version}: {summary}.")
+    return run

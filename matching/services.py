@@ -1,0 +1,293 @@
+"""Writes of the matching app: match runs, thresholds, reviews, embedding a framework version."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from cycles.models import Cycle
+from matching import embeddings, scoring
+from matching.models import FrameworkVersion, MatchResult, MatchReview, MatchRun, MatchScores, Statement
+from workshops.models import FOP, Capability, FOPCapability
+
+# bench/matching_quality.py brackets the useful range on O*NET (0.285: best F1 on balanced
+# related/unrelated pairs; 0.645: best F1 when every other task is a candidate, as in a run; every
+# known paraphrase scores >= 0.659). The hub tool's 0.558 lies inside it and agrees best with the
+# point-of-care report's provision statuses, so it is the default (docs/benchmarks.md).
+DEFAULT_THRESHOLD = 0.56
+DEFAULT_TOP_K = 10
+DEFAULT_LEVEL_WINDOW = 1
+# A run still "running" after this long lost its worker; another worker may take it over.
+STALE_AFTER = timedelta(hours=1)
+
+THRESHOLD_OUT_OF_RANGE = "The threshold must be between 0 and 1."
+RUN_NOT_FINISHED = "The match run has not finished yet."
+STATEMENT_NOT_IN_RUN = "That statement is not part of this run's framework version."
+CAPABILITY_NOT_IN_RUN = "That capability is not part of this run."
+
+
+class MatchingError(ValueError):
+    """An expected refusal (bad input); shown to the user, not logged as a crash."""
+
+
+def _validate(threshold: float, top_k: int, level_window: int) -> None:
+    if not 0.0 <= threshold <= 1.0:
+        raise MatchingError(THRESHOLD_OUT_OF_RANGE)
+    if not 1 <= top_k <= 50:
+        raise MatchingError("Top-k must be between 1 and 50.")
+    if not 0 <= level_window <= 5:
+        raise MatchingError("The level window must be between 0 and 5 levels.")
+
+
+def match_run_create(
+    *,
+    cycle: Cycle,
+    framework_version: FrameworkVersion,
+    threshold: float = DEFAULT_THRESHOLD,
+    level_window: int = DEFAULT_LEVEL_WINDOW,
+    top_k: int = DEFAULT_TOP_K,
+    created_by=None,
+    enqueue: bool = True,
+) -> MatchRun:
+    """Create a queued run and enqueue it on the matching queue once the transaction commits."""
+    _validate(threshold, top_k, level_window)
+    with transaction.atomic():
+        run = MatchRun.objects.create(
+            cycle=cycle,
+            framework_version=framework_version,
+            model_name=embeddings.MODEL_NAME,
+            threshold=threshold,
+            level_window=level_window,
+            top_k=top_k,
+            created_by=created_by,
+        )
+        if enqueue:
+            _enqueue(run.pk)
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from matching.tasks import match_run_execute_task
+
+    transaction.on_commit(lambda: match_run_execute_task.delay(run_id))
+
+
+def match_run_rerun(*, run: MatchRun, enqueue: bool = True) -> MatchRun:
+    """Compute a finished run again (e.g. after FOPs changed); its results are replaced at once."""
+    with transaction.atomic():
+        updated = MatchRun.objects.filter(pk=run.pk, status__in=[MatchRun.Status.DONE, MatchRun.Status.FAILED]).update(
+            status=MatchRun.Status.QUEUED, progress=0, progress_note="Queued again", error=""
+        )
+        if updated and enqueue:
+            _enqueue(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def match_run_set_threshold(*, run: MatchRun, threshold: float) -> MatchRun:
+    """Change the threshold; fit and surplus are recomputed from the stored scores (no embedding)."""
+    if not 0.0 <= threshold <= 1.0:
+        raise MatchingError(THRESHOLD_OUT_OF_RANGE)
+    MatchRun.objects.filter(pk=run.pk).update(threshold=threshold)
+    run.threshold = threshold
+    return run
+
+
+def match_review_record(
+    *, capability: Capability, statement: Statement, decision: str, reviewer, note: str = ""
+) -> MatchReview:
+    """Confirm or reject a capability × statement match (replaces an earlier decision)."""
+    if decision not in MatchReview.Decision.values:
+        raise MatchingError("The decision must be confirm or reject.")
+    with transaction.atomic():
+        review, _ = MatchReview.objects.update_or_create(
+            capability=capability,
+            statement=statement,
+            defaults={"decision": decision, "reviewer": reviewer, "note": note, "at": timezone.now()},
+        )
+    return review
+
+
+def match_review_clear(*, capability: Capability, statement: Statement) -> None:
+    MatchReview.objects.filter(capability=capability, statement=statement).delete()
+
+
+def framework_version_embed(*, version: FrameworkVersion, progress=None) -> int:
+    """Encode every statement and standard title of a version not yet in the store; returns how many
+    texts were encoded."""
+    before = embeddings.STATS.encoded
+    texts = dict(Statement.objects.filter(version=version).values_list("text_hash", "text"))
+    embeddings.vectors_by_hash(texts, progress)
+    titles = list(version.standards.values_list("title", flat=True))
+    embeddings.encode(titles)
+    FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
+    return embeddings.STATS.encoded - before
+
+
+# --- executing a run ----------------------------------------------------------------------------
+
+
+def _claim(run_id: int) -> bool:
+    """Take the run with a conditional UPDATE: two workers never compute the same run."""
+    now = timezone.now()
+    claimable = MatchRun.objects.filter(pk=run_id, status__in=[MatchRun.Status.QUEUED, MatchRun.Status.FAILED])
+    if claimable.update(status=MatchRun.Status.RUNNING, started_at=now, progress=1, progress_note="Started", error=""):
+        return True
+    stale = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING, started_at__lt=now - STALE_AFTER)
+    return bool(stale.update(started_at=now, progress=1, progress_note="Taken over from a lost worker"))
+
+
+def _progress(run_id: int, percent: int, note: str) -> None:
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
+        progress=percent, progress_note=note[:200]
+    )
+
+
+def run_capabilities(cycle: Cycle) -> tuple[list[Capability], dict[int, dict]]:
+    """The capabilities a run compares: the cycle's FOP capabilities, or all accepted capabilities
+    before any FOP exists; and the FOPs (capability ids and role-level range) as they stand."""
+    fops = list(FOP.objects.filter(cycle=cycle).select_related("role_level").order_by("id"))
+    snapshot: dict[int, dict] = {}
+    if fops:
+        entries = FOPCapability.objects.filter(fop__in=fops).values_list("fop_id", "capability_id")
+        members: dict[int, list[int]] = {}
+        for fop_id, capability_id in entries:
+            members.setdefault(fop_id, []).append(capability_id)
+        for fop in fops:
+            level = fop.role_level
+            snapshot[fop.pk] = {
+                "capabilities": sorted(members.get(fop.pk, [])),
+                "levels": [level.academic_level_min, level.academic_level_max] if level else None,
+            }
+        ids = {c for entry in snapshot.values() for c in entry["capabilities"]}
+        capabilities = list(Capability.objects.filter(pk__in=ids).order_by("ref", "id"))
+    else:
+        capabilities = list(
+            Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).order_by("ref", "id")
+        )
+    return capabilities, snapshot
+
+
+def match_run_execute(*, run_id: int) -> bool:
+    """Compute a run: returns False when it was not ours to compute (finished, or another worker)."""
+    if not _claim(run_id):
+        return False
+    try:
+        _compute(run_id)
+    except Exception as exc:
+        MatchRun.objects.filter(pk=run_id).update(
+            status=MatchRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    return True
+
+
+def _compute(run_id: int) -> None:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    run = MatchRun.objects.select_related("framework_version__framework", "cycle").get(pk=run_id)
+    version = run.framework_version
+
+    mark = time.perf_counter()
+    capabilities, snapshot = run_capabilities(run.cycle)
+    timings["load_capabilities"] = time.perf_counter() - mark
+
+    _progress(run_id, 5, f"Loading {version} statements")
+    mark = time.perf_counter()
+
+    def embedding_progress(done: int, total: int) -> None:
+        _progress(run_id, 5 + int(60 * done / max(total, 1)), f"Embedding statements: {done:,} of {total:,}")
+
+    encoded_before = embeddings.STATS.encoded
+    vm = scoring.version_matrix(version)
+    statement_vectors = vm.vectors(progress=embedding_progress)
+    timings["load_statements"] = time.perf_counter() - mark
+
+    _progress(run_id, 70, f"Embedding {len(capabilities)} capabilities")
+    mark = time.perf_counter()
+    capability_vectors = embeddings.encode([c.statement for c in capabilities])
+    timings["embed_capabilities"] = time.perf_counter() - mark
+
+    _progress(run_id, 80, "Scoring")
+    mark = time.perf_counter()
+    # Every capability against every distinct statement text: small (capabilities are ≤ a few
+    # hundred), kept as float16 so thresholds and reviews can be re-applied later.
+    scores = embeddings.clip_score(capability_vectors @ statement_vectors.T).astype(np.float16)
+    # Everything below uses the stored precision, so later recomputations agree to the digit.
+    scores = scores.astype(np.float32)
+
+    windows: dict[int, tuple[int, int] | None] = {}
+    for entry in snapshot.values():
+        fop_window = scoring.window(tuple(entry["levels"]) if entry["levels"] else None, run.level_window)
+        entry["window"] = list(fop_window) if fop_window else None
+        for capability_id in entry["capabilities"]:
+            windows.setdefault(capability_id, []).append(fop_window)
+    capability_windows = {c.pk: scoring.union_window(windows.get(c.pk, [])) for c in capabilities}
+    if not vm.has_levels:
+        capability_windows = dict.fromkeys(capability_windows)
+
+    results: list[MatchResult] = []
+    by_window: dict[tuple[int, int] | None, list[int]] = {}
+    for row, capability in enumerate(capabilities):
+        by_window.setdefault(capability_windows[capability.pk], []).append(row)
+    for levels, rows in by_window.items():
+        mask = vm.level_mask(levels)
+        for start in range(0, len(rows), 64):
+            chunk = rows[start : start + 64]
+            block = scores[chunk][:, vm.columns]  # (chunk, N) per statement
+            if mask is not None:
+                block = np.where(mask, block, -np.inf)
+            indices, values = scoring.top_k_rows(block, run.top_k)
+            for r, row in enumerate(chunk):
+                for rank, (i, value) in enumerate(zip(indices[r], values[r], strict=True), start=1):
+                    if np.isfinite(value):
+                        results.append(
+                            MatchResult(
+                                run_id=run_id,
+                                capability_id=capabilities[row].pk,
+                                rank=rank,
+                                statement_id=int(vm.statement_ids[i]),
+                                score=float(value),
+                            )
+                        )
+    timings["score"] = time.perf_counter() - mark
+
+    _progress(run_id, 95, "Saving results")
+    mark = time.perf_counter()
+    with transaction.atomic():
+        MatchResult.objects.filter(run_id=run_id).delete()
+        MatchResult.objects.bulk_create(results, batch_size=2000)
+        MatchScores.objects.update_or_create(
+            run_id=run_id,
+            defaults={
+                "capability_ids": np.array([c.pk for c in capabilities], dtype=np.int64).tobytes(),
+                "column_hashes": b"".join(bytes.fromhex(h) for h in vm.hashes),
+                "matrix": scores.astype(np.float16).tobytes(),
+                "rows": len(capabilities),
+                "columns": len(vm.hashes),
+            },
+        )
+        timings["save"] = time.perf_counter() - mark
+        timings["total"] = time.perf_counter() - started
+        MatchRun.objects.filter(pk=run_id).update(
+            status=MatchRun.Status.DONE,
+            progress=100,
+            progress_note="Done",
+            finished_at=timezone.now(),
+            timings={k: round(v, 4) for k, v in timings.items()},
+            counts={
+                "capabilities": len(capabilities),
+                "fops": len(snapshot),
+                "statements": int(len(vm.statement_ids)),
+                "distinct_texts": len(vm.hashes),
+                "standards": int(len(vm.standard_ids)),
+                "results": len(results),
+                "encoded": embeddings.STATS.encoded - encoded_before,
+            },
+            windows={str(k): list(v) if v else None for k, v in capability_windows.items()},
+            fop_snapshot={str(k): v for k, v in snapshot.items()},
+        )

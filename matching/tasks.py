@@ -1,0 +1,18 @@
+"""Celery tasks of the matching app (routed to the ``matching`` queue by settings)."""
+
+from celery import shared_task
+
+from matching import services
+
+
+@shared_task(name="matching.tasks.match_run_execute_task")
+def match_run_execute_task(run_id: int) -> bool:
+    return services.match_run_execute(run_id=run_id)
+
+
+@shared_task(name="matching.tasks.framework_version_embed_task")
+def framework_version_embed_task(version_id: int) -> int:
+    from matching.models import FrameworkVersion
+
+    version = FrameworkVersion.objects.select_related("framework").get(pk=version_id)
+    return services.framework_version_embed(version=version)

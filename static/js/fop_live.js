@@ -1,0 +1,116 @@
+// Live FOP page: who else is looking (presence) and changes by others appear without reloading.
+// The socket only listens; every change goes through the forms (htmx or plain POST). Without
+// websockets the page still works: reload to see others' changes.
+(function () {
+  const script = document.getElementById("fop-script");
+  const badge = document.getElementById("fop-live");
+  const list = document.getElementById("fop-presence");
+  const events = document.getElementById("fop-events");
+  if (!script || !("WebSocket" in window)) return;
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + script.dataset.wsPath;
+  const present = new Map(); // connection id -> display name
+  let delay = 1000;
+
+  function setLive(live) {
+    window.fopLive = live;
+    document.body.dataset.fopLive = live ? "1" : "0";
+    if (!badge) return;
+    badge.textContent = live ? badge.dataset.liveLabel : badge.dataset.offlineLabel;
+    badge.classList.toggle("text-bg-success", live);
+    badge.classList.toggle("text-bg-secondary", !live);
+  }
+
+  function renderPresence() {
+    if (!list) return;
+    const names = Array.from(new Set(present.values())).sort();
+    list.replaceChildren();
+    if (!names.length) {
+      const li = document.createElement("li");
+      li.className = "list-inline-item text-body-secondary";
+      li.dataset.empty = "";
+      li.textContent = "nobody else";
+      list.appendChild(li);
+      return;
+    }
+    for (const name of names) {
+      const li = document.createElement("li");
+      li.className = "list-inline-item badge text-bg-light border presence-name";
+      li.textContent = name;
+      list.appendChild(li);
+    }
+  }
+
+  function refresh() {
+    document.body.dispatchEvent(new CustomEvent("fop:changed"));
+  }
+
+  // Our own change comes back over the socket too. While one of our own requests is in flight,
+  // wait for it (its response is rendered after that commit), then refresh only if the page still
+  // shows an older state (a different newest history hash). Requests are tracked on the XHR itself,
+  // because the element that sent one may be replaced before the response arrives.
+  let inFlight = 0;
+  let waitingHash = null;
+  const currentHash = () => {
+    const body = document.getElementById("fop-body");
+    return body ? body.dataset.historyHash : null;
+  };
+  function settle() {
+    if (inFlight > 0 || waitingHash === null) return;
+    const hash = waitingHash;
+    waitingHash = null;
+    if (hash !== currentHash()) refresh();
+  }
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    const config = event.detail.requestConfig;
+    const xhr = event.detail.xhr;
+    if (!config || config.verb === "get" || !xhr) return;
+    inFlight += 1;
+    xhr.addEventListener("loadend", () => {
+      inFlight = Math.max(0, inFlight - 1);
+      setTimeout(settle, 50); // after htmx has swapped the response in
+    });
+  });
+  function changed(hash) {
+    if (inFlight > 0) {
+      waitingHash = hash;
+      return;
+    }
+    if (hash && hash === currentHash()) return;
+    refresh();
+  }
+
+  function connect() {
+    const socket = new WebSocket(url);
+    socket.addEventListener("open", () => {
+      delay = 1000;
+    });
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "hello") {
+        setLive(true);
+        // Catch up only if something was committed between the page and the socket.
+        if (message.history_hash !== currentHash()) refresh();
+      } else if (message.type === "presence") {
+        if (message.action === "leave") present.delete(message.id);
+        else present.set(message.id, message.name);
+        renderPresence();
+      } else if (message.type === "changed") {
+        if (events) events.textContent = `${message.actor}: ${message.summary}`;
+        if (message.action === "delete") {
+          if (badge) badge.textContent = "This FOP was deleted";
+          return;
+        }
+        changed(message.history_hash);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      setLive(false);
+      present.clear();
+      renderPresence();
+      if (event.code === 4401 || event.code === 4404) return;
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    });
+  }
+  connect();
+})();

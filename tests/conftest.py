@@ -1,0 +1,60 @@
+"""Personas shared by every test: a convener and members of cycle A, a member of cycle B, anonymous."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from cycles.models import Role
+from tests.factories import PASSWORD, CycleFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_in_unit_tests(settings):
+    # Unit tests run tasks in-process even in services mode; tests that need a real worker
+    # (tests/faults, marked tests) start one themselves.
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.RATELIMIT_ENABLE = False
+    # The personas hash six passwords per test; the slow production hasher made that seconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+
+
+@dataclass
+class Personas:
+    cycle: object
+    other_cycle: object
+    convener: object
+    technologist: object
+    employer: object
+    educator: object
+    observer: object
+    outsider: object  # member of another cycle only
+
+    def client_for(self, user) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    cycle = CycleFactory(slug="cycle-a", title="Cycle A")
+    other = CycleFactory(slug="cycle-b", title="Cycle B")
+    people = {}
+    for role in [Role.CONVENER, Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR, Role.OBSERVER]:
+        user = UserFactory(email=f"{role}@a.test", display_name=f"{role.title()} A")
+        MembershipFactory(cycle=cycle, user=user, role=role)
+        people[str(role)] = user
+    outsider = UserFactory(email="member@b.test", display_name="Member B")
+    MembershipFactory(cycle=other, user=outsider, role=Role.CONVENER)
+    return Personas(cycle=cycle, other_cycle=other, outsider=outsider, **people)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD

@@ -1,0 +1,36 @@
+"""Two workshop members on the capture page: a submission by one appears on the other's screen."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import SupplyChainPartnerFactory
+from workshops.services.taxonomy import taxonomy_load_default
+
+pytestmark = pytest.mark.e2e
+STATEMENT = "Develop closed automated systems for spoke sites."
+
+
+def test_a_statement_submitted_by_one_member_appears_live_for_another(server_url, new_page, login, personas):
+    taxonomy_load_default()
+    SupplyChainPartnerFactory(cycle=personas.cycle, name="NHS workforce")
+    technologist = login(new_page(), personas.technologist.email)
+    observer = login(new_page(), personas.observer.email)
+    for page in (technologist, observer):
+        page.goto("/cycles/cycle-a/capture/")
+        page.wait_for_function("window.captureLive === true")
+
+    technologist.get_by_label("Capability statement", exact=True).fill("Developing closed automated systems")
+    hints = technologist.locator("#statement-hints")
+    hints.get_by_text("rather than “Developing …”").wait_for()
+    technologist.get_by_label("Capability statement", exact=True).fill(STATEMENT)
+    technologist.get_by_label("NHS workforce").check()
+    technologist.get_by_label("Function", exact=True).select_option(label="Design")
+    domains = technologist.get_by_label("Functional domain")
+    expect(domains).not_to_contain_text("Service Delivery")  # narrowed to Design's domains
+    expect(domains).to_contain_text("Process Design & Implementation")
+    technologist.get_by_role("button", name="Submit statement").click()
+
+    # The observer never reloads: the list refreshes when the socket announces the new statement.
+    expect(observer.locator("#capture-list")).to_contain_text(STATEMENT)
+    expect(observer.locator("#capture-list")).to_contain_text("NHS workforce")
+    expect(technologist.locator("#messages")).to_contain_text("C01 submitted")

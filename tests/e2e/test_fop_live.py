@@ -1,0 +1,53 @@
+"""An employer reviews a FOP while an observer watches: the uprate and the ratification appear on
+the observer's screen without reloading, and each sees the other in the presence list."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.workshops.factories_fops import build_needs, make_fop
+from workshops.models import FOP, FOPCapability
+from workshops.selectors.fops import fop_history_verify
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_employer_uprates_and_ratifies_and_an_observer_sees_it_live(server_url, new_page, login, personas):
+    levels, caps = build_needs(personas.cycle)
+    fop = make_fop(personas.cycle, capabilities=caps[:3], role_level=levels[0], reviewers=[personas.employer])
+    url = f"/cycles/{personas.cycle.slug}/fops/{fop.pk}/"
+
+    employer = login(new_page(), personas.employer.email)
+    observer = login(new_page(), personas.observer.email)
+    for page in (observer, employer):
+        page.goto(url)
+        page.wait_for_function("window.fopLive === true")
+
+    # Presence: each sees the other by name.
+    expect(observer.locator("#fop-presence")).to_contain_text("Employer A")
+    expect(employer.locator("#fop-presence")).to_contain_text("Observer A")
+
+    # The observer sees proficiencies as text, not as controls.
+    c01 = observer.locator(f"#entry-{caps[0].pk}")
+    expect(c01.locator(".prof-value")).to_have_text("Practitioner")
+    expect(observer.locator("#ratify-button")).to_have_count(0)
+
+    # The employer uprates C01 to Expert (the select posts on change).
+    employer.get_by_label("Proficiency for C01").select_option(label="Expert")
+    expect(employer.locator("#fop-body")).to_contain_text("C01 proficiency saved.")
+    expect(c01.locator(".prof-value")).to_have_text("Expert")
+
+    # ... and ratifies.
+    employer.get_by_label("Comment (optional)").fill("Agreed with the hub")
+    employer.locator("#ratify-button").click()
+    expect(observer.locator("#fop-status")).to_have_text("Ratified")
+    expect(employer.locator("#fop-status")).to_have_text("Ratified")
+    expect(observer.locator("#history-badge")).to_contain_text("History verified")
+
+    fop.refresh_from_db()
+    assert fop.status == FOP.Status.RATIFIED
+    assert FOPCapability.objects.get(fop=fop, capability=caps[0]).proficiency == 3
+    assert fop_history_verify(fop=fop).ok
+
+    # When the employer leaves, the observer's presence list says so.
+    employer.close()
+    expect(observer.locator("#fop-presence")).not_to_contain_text("Employer A")

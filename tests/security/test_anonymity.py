@@ -1,0 +1,186 @@
+"""Votes are anonymous: no page, download, JSON endpoint or websocket message shows anyone but the
+convener who answered what; counts split by stakeholder group are suppressed below 3 answers.
+
+Every vote carries a unique marker rationale naming its author (``ANON-<vote>-<who>``) so a leak is
+easy to see. Rationales *are* shown to panellists in later rounds (anonymously, as Delphi feedback),
+so the rule checked is: wherever another panellist's marker appears, that panellist's name or email
+does not appear near it. The crawl covers every GET in the permission matrix for each persona,
+CSV/XLSX contents included, and the round's websocket messages.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Organisation, OrganisationGroup, User
+from config.asgi import application
+from cycles.models import Membership
+from tests.security.matrix import OK, ROWS
+from tests.security.test_permission_matrix import url_names, world  # noqa: F401 - the fixture
+from workshops.models import DelphiPlan, Round, Vote
+from workshops.selectors.delphi import GROUP_MIN_ANSWERS
+from workshops.services.delphi_aggregation import round_aggregate
+
+VIEWERS = ("technologist", "employer", "educator", "observer", "outsider", "anonymous")
+NEAR = 400  # characters: a name this close to a marker would attribute it
+
+
+@pytest.fixture
+def panel(world, personas):  # noqa: F811
+    """Round 1 answered by 3 technology, 1 industry and 1 skills panellist, with marker rationales."""
+    cycle = personas.cycle
+    DelphiPlan.objects.filter(cycle=cycle).update(voting_roles=["technologist", "employer", "educator"])
+    tech_org = Organisation.objects.create(name="Tech Org", group=OrganisationGroup.TECHNOLOGY)
+    skills_org = Organisation.objects.create(name="Skills Org", group=OrganisationGroup.SKILLS)
+    industry_org = Organisation.objects.create(name="Industry Org", group=OrganisationGroup.INDUSTRY)
+    extra = []
+    for n in range(2):
+        user = User.objects.create_user(
+            f"tech{n}@a.test", "x-" * 8, display_name=f"Extra Tech {n}", organisation=tech_org
+        )
+        Membership.objects.create(cycle=cycle, user=user, role="technologist")
+        extra.append(user)
+    User.objects.filter(pk=personas.technologist.pk).update(organisation=tech_org)
+    User.objects.filter(pk=personas.employer.pk).update(organisation=industry_org)
+    User.objects.filter(pk=personas.educator.pk).update(organisation=skills_org)
+    round1 = Round.objects.get(cycle=cycle, number=1)
+    round2 = Round.objects.get(cycle=cycle, number=2)
+    Vote.objects.filter(round__cycle=cycle).delete()
+    voters = [personas.technologist, *extra, personas.employer, personas.educator]
+    items = list(round1.items.order_by("pk"))
+    for v, person in enumerate(voters):
+        for i, item in enumerate(items):
+            vote = Vote.objects.create(round=round1, item=item, panellist=person, value=(v + i) % 4)
+            vote.rationale = f"ANON-{vote.pk}-{person.pk}"
+            vote.save()
+    round_aggregate(round_id=round1.pk)
+    Vote.objects.create(round=round2, item=round2.items.first(), panellist=personas.employer, value=3,
+                        rationale=f"ANON-R2-{personas.employer.pk}")  # fmt: skip
+    return {"voters": voters, "round1": round1, "round2": round2}
+
+
+def _text(response) -> str:
+    content = b"".join(response.streaming_content) if getattr(response, "streaming", False) else response.content
+    if content[:2] == b"PK":  # XLSX / zip: search inside every member
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return " ".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+    text = content.decode("utf-8", "replace")
+    return re.sub(r"<[^>]+>", " ", text)
+
+
+def _leaks(text: str, viewer, voters) -> list[str]:
+    found = []
+    for match in re.finditer(r"ANON-(?:\d+|R2)-(\d+)", text):
+        author = next((v for v in voters if v.pk == int(match.group(1))), None)
+        if author is None or (viewer is not None and author.pk == viewer.pk):
+            continue
+        window = text[max(0, match.start() - NEAR) : match.end() + NEAR]
+        for identity in (author.email, author.display_name):
+            if identity and identity in window:
+                found.append(f"{match.group(0)} beside {identity!r}")
+    return found
+
+
+def _client(personas, role):
+    client = Client()
+    user = None if role == "anonymous" else personas.outsider if role == "outsider" else getattr(personas, role)
+    if user is not None:
+        client.force_login(user)
+    return client, user
+
+
+def test_no_page_download_or_api_ties_an_answer_to_its_author(world, personas, panel):  # noqa: F811
+    problems, pages = [], 0
+    for role in VIEWERS:
+        client, viewer = _client(personas, role)
+        matrix_role = role
+        for name in url_names():
+            row = ROWS.get(name)
+            if row is None or row.get is None or row.get.get(matrix_role) != OK:
+                continue
+            response = client.get(reverse(name, kwargs=row.kwargs(world)))
+            if response.status_code != 200:
+                continue
+            pages += 1
+            problems += [f"{role} {name}: {leak}" for leak in _leaks(_text(response), viewer, panel["voters"])]
+    assert problems == [], problems[:20]
+    assert pages > 100
+
+
+def test_panellists_see_the_previous_rounds_rationales_without_names(world, personas, panel):  # noqa: F811
+    client, viewer = _client(personas, "technologist")
+    text = _text(client.get(reverse("workshops:delphi_round", args=[world.slug, 2])))
+    others = re.findall(r"ANON-\d+-(\d+)", text)
+    assert others, "round 2 should show round 1's rationales as feedback"
+    assert any(int(pk) != viewer.pk for pk in others)
+
+
+def test_counts_split_by_stakeholder_group_are_shown_only_from_three_answers(world, personas, panel):  # noqa: F811
+    client, _ = _client(personas, "technologist")
+    html = client.get(reverse("workshops:delphi_round", args=[world.slug, 2])).content.decode()
+    assert GROUP_MIN_ANSWERS == 3
+    assert re.search(r"Technology:\s*\d+/\d+/\d+/\d+", html), "3 technology answers: their split is shown"
+    assert not re.search(r"Industry:\s*\d", html), "1 industry answer: suppressed"
+    assert not re.search(r"Skills:\s*\d", html), "1 skills answer: suppressed"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_round_messages_never_carry_another_panellists_answer_or_identity(world, personas, panel):  # noqa: F811
+    from workshops.services.delphi import vote_cast
+
+    cookie = await database_sync_to_async(lambda: _session(personas.technologist))()
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/rounds/{panel['round2'].pk}/",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"sessionid={cookie}".encode()),
+        ],
+    )
+    connected, _ = await ws.connect(timeout=5)
+    assert connected
+    messages = [await ws.receive_json_from(timeout=5)]
+    item = await database_sync_to_async(lambda: panel["round2"].items.order_by("pk").last().pk)()
+    await database_sync_to_async(vote_cast)(
+        round_id=panel["round2"].pk,
+        panellist=personas.educator,
+        item_id=item,
+        value=2,
+        rationale="ANON-R2-x",
+        client_id="e1",
+    )
+    while not await ws.receive_nothing(timeout=1.5):
+        messages.append(await ws.receive_json_from())
+    await ws.disconnect()
+    snapshot = messages[0]
+    assert snapshot["type"] == "snapshot"
+    mine_items = await database_sync_to_async(
+        lambda: {
+            str(i)
+            for i in Vote.objects.filter(round=panel["round2"], panellist=personas.technologist).values_list(
+                "item_id", flat=True
+            )
+        }
+    )()
+    assert set(snapshot["mine"]) == mine_items  # only the viewer's own answers
+    text = json.dumps(messages)
+    others = [personas.employer, personas.educator, *panel["voters"][1:3]]
+    for person in others:
+        assert person.email not in text and (person.display_name or "@@") not in text
+    assert "ANON-R2" not in text and '"panellist"' not in text and '"user' not in text
+
+
+def _session(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value

@@ -1,0 +1,106 @@
+"""The live capture socket, through the real ASGI application (auth middleware, routing, layer)."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+
+from config.asgi import application
+from workshops.models import Capability
+
+pytestmark = pytest.mark.django_db(transaction=True)
+STATEMENT = "Develop automated fill-finish processes for spoke sites."
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    # The consumer's queries run in asgiref's worker thread; close its connection so the test
+    # database (PostgreSQL) can be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
+
+
+async def open_socket(user, slug="cycle-a"):
+    headers = [(b"origin", b"http://testserver")]
+    if user is not None:
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    communicator = WebsocketCommunicator(application, f"/ws/cycles/{slug}/capture/", headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def submit(user, statement=STATEMENT, slug="cycle-a"):
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    response = await sync_to_async(client.post)(reverse("workshops:capture", args=[slug]), {"statement": statement})
+    assert response.status_code == 302
+
+
+async def test_a_submission_reaches_every_member_socket_without_naming_the_submitter(personas):
+    observer, connected = await open_socket(personas.observer)
+    assert connected
+    assert (await observer.receive_json_from())["type"] == "hello"
+    submitter, connected = await open_socket(personas.technologist)
+    assert connected
+    await submitter.receive_json_from()
+
+    await submit(personas.technologist)
+
+    for socket in (observer, submitter):
+        message = await socket.receive_json_from(timeout=5)
+        assert message["type"] == "capture"
+        assert message["action"] == "submitted"
+        [capability] = message["capabilities"]
+        assert (capability["ref"], capability["statement"], capability["status"]) == ("C01", STATEMENT, "submitted")
+        assert "submitted_by" not in capability
+        assert personas.technologist.email not in str(message)
+    await observer.disconnect()
+    await submitter.disconnect()
+
+
+async def test_convener_decisions_reach_the_room(personas):
+    capability = await sync_to_async(Capability.objects.create)(cycle=personas.cycle, ref="C01", statement=STATEMENT)
+    technologist, _ = await open_socket(personas.technologist)
+    await technologist.receive_json_from()
+    client = Client()
+    await sync_to_async(client.force_login)(personas.convener)
+    await sync_to_async(client.post)(
+        reverse("workshops:capability_reject", args=["cycle-a", capability.pk]), {"reason": "Out of scope."}
+    )
+    message = await technologist.receive_json_from(timeout=5)
+    assert (message["action"], message["capabilities"][0]["status"]) == ("rejected", "rejected")
+    await technologist.disconnect()
+
+
+async def test_a_non_member_socket_is_refused(personas):
+    _, connected = await open_socket(personas.outsider, slug="cycle-a")
+    assert not connected
+
+
+async def test_an_anonymous_socket_is_refused(personas):
+    _, connected = await open_socket(None)
+    assert not connected
+
+
+async def test_another_cycle_socket_hears_nothing_of_this_cycle(personas):
+    outsider, connected = await open_socket(personas.outsider, slug="cycle-b")
+    assert connected
+    await outsider.receive_json_from()
+    await submit(personas.technologist)
+    assert await outsider.receive_nothing(timeout=0.3)
+    await outsider.disconnect()
+
+
+async def test_the_socket_only_listens(personas):
+    socket, _ = await open_socket(personas.technologist)
+    await socket.receive_json_from()
+    await socket.send_json_to({"type": "submit", "statement": STATEMENT})
+    assert (await socket.receive_json_from())["type"] == "error"
+    await socket.send_json_to({"type": "ping"})
+    assert (await socket.receive_json_from())["type"] == "pong"
+    await socket.disconnect()
+    assert not await sync_to_async(Capability.objects.exists)()

@@ -1,0 +1,1 @@
+"""Websocket consumers of the workshops app, one module per live screen."""

@@ -1,0 +1,13 @@
+"""Close Delphi rounds whose deadline has passed (run it from cron, or schedule the Celery task)."""
+
+from django.core.management.base import BaseCommand
+
+from workshops.services.delphi import rounds_close_due
+
+
+class Command(BaseCommand):
+    help = "Close every open Delphi round past its deadline and aggregate it."
+
+    def handle(self, *args, **options):
+        closed = rounds_close_due()
+        self.stdout.write(f"Closed {len(closed)} round(s) past their deadline.")

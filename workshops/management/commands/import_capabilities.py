@@ -1,0 +1,31 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cycles.models import Cycle
+from workshops.services.capture import CapabilityImportError, capabilities_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import capability statements into a cycle from CSV (columns statement, partners separated by ';', "
+        "function, domain, area, optional ref). All or nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("cycle", help="Slug of the cycle.")
+        parser.add_argument("file")
+        parser.add_argument("--submitted", action="store_true", help="Leave them submitted instead of accepted.")
+
+    def handle(self, *args, cycle: str, file: str, submitted: bool, **options):
+        target = Cycle.objects.filter(slug=cycle).first()
+        if target is None:
+            raise CommandError(f"No cycle with the slug {cycle!r}.")
+        path = Path(file)
+        if not path.is_file():
+            raise CommandError(f"No such file: {file}")
+        try:
+            created = capabilities_import(cycle=target, actor=None, data=path.read_bytes(), accept=not submitted)
+        except CapabilityImportError as exc:
+            raise CommandError("Nothing was imported:\n" + "\n".join(exc.errors)) from exc
+        self.stdout.write(self.style.SUCCESS(f"{len(created)} capability statements imported into {cycle}."))

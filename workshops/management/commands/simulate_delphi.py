@@ -1,0 +1,38 @@
+"""Drive a full multi-round Delphi with simulated panellists through the real services."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from cycles.models import Cycle
+from workshops.services.delphi import DelphiError
+from workshops.services.delphi_simulation import delphi_simulate
+
+
+class Command(BaseCommand):
+    help = "Simulate a Delphi panel on a cycle's accepted capabilities (deterministic for a seed)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("cycle_slug")
+        parser.add_argument("--panellists", type=int, default=24)
+        parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the cycle's existing rounds, votes and results first."
+        )
+
+    def handle(self, *args, cycle_slug: str, panellists: int, rounds: int, seed: int, reset: bool, **options):
+        if panellists < 1 or rounds < 1:
+            raise CommandError("--panellists and --rounds must be at least 1.")
+        cycle = Cycle.objects.filter(slug=cycle_slug).first()
+        if cycle is None:
+            raise CommandError(f"No cycle with the slug “{cycle_slug}”.")
+        try:
+            report = delphi_simulate(
+                cycle=cycle, panellists=panellists, rounds=rounds, seed=seed, reset=reset, log=self.stdout.write
+            )
+        except DelphiError as error:
+            raise CommandError(error.message) from error
+        self.stdout.write(
+            self.style.SUCCESS(f"Simulated {len(report.rounds)} rounds with {report.panellists} panellists.")
+        )

@@ -1,0 +1,395 @@
+"""Carry out: capabilities and their classification, Delphi rounds, FOPs and KSB tags."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from cycles.models import Cycle, RoleLevel, SupplyChainPartner, Workshop
+
+
+class Proficiency(models.IntegerChoices):
+    NOT_NEEDED = 0, "Not needed"
+    AWARENESS = 1, "Awareness"
+    PRACTITIONER = 2, "Practitioner"
+    EXPERT = 3, "Expert"
+
+
+PROFICIENCY_CODES = {0: "–", 1: "A", 2: "P", 3: "E"}
+
+
+# --- Classification taxonomy (data, not code) ---------------------------------------------------
+
+
+class Function(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FunctionalDomain(models.Model):
+    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["function__order", "name"]
+        constraints = [models.UniqueConstraint(fields=["function", "name"], name="unique_domain_per_function")]
+
+    def __str__(self) -> str:
+        return f"{self.function} › {self.name}"
+
+
+class FunctionalArea(models.Model):
+    domain = models.ForeignKey(FunctionalDomain, on_delete=models.CASCADE, related_name="areas")
+    name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["domain__function__order", "domain__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["domain", "name"], name="unique_area_per_domain")]
+
+    def __str__(self) -> str:
+        return f"{self.domain} › {self.name}"
+
+
+# --- Capabilities -------------------------------------------------------------------------------
+
+
+class Capability(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        MERGED = "merged", "Merged"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capabilities")
+    ref = models.CharField(max_length=20, help_text="Short reference within the cycle, e.g. C01.")
+    statement = models.TextField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    rejection_reason = models.TextField(blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_sources"
+    )
+    function = models.ForeignKey(Function, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    domain = models.ForeignKey(FunctionalDomain, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    area = models.ForeignKey(FunctionalArea, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    partners = models.ManyToManyField(SupplyChainPartner, blank=True, related_name="capabilities")
+    workshop = models.ForeignKey(Workshop, null=True, blank=True, on_delete=models.SET_NULL, related_name="capabilities")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    highlighted = models.BooleanField(default=False)
+    highlight_reason = models.TextField(blank=True)
+    # The provision a published report printed for this capability (demo cycles only).
+    published_provision = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "ref", "id"]
+        verbose_name_plural = "capabilities"
+        constraints = [models.UniqueConstraint(fields=["cycle", "ref"], name="unique_capability_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.statement[:60]}"
+
+
+# --- Delphi proficiency rounds ------------------------------------------------------------------
+
+
+class DelphiPlan(models.Model):
+    class FeedbackMode(models.TextChoices):
+        CLASSIC = "classic", "After the round closes (classic)"
+        LIVE = "live", "Live (real-time Delphi)"
+
+    cycle = models.OneToOneField(Cycle, on_delete=models.CASCADE, related_name="delphi_plan")
+    voting_roles = models.JSONField(default=list, help_text="Member roles that vote, e.g. ['technologist', 'employer'].")
+    min_responses = models.PositiveSmallIntegerField(default=3)
+    agreement_threshold = models.FloatField(
+        default=0.70, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    iqr_max = models.FloatField(default=1.0)
+    stability_threshold = models.FloatField(
+        default=0.15, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    max_rounds = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
+    feedback_mode = models.CharField(max_length=10, choices=FeedbackMode.choices, default=FeedbackMode.CLASSIC)
+    live_quorum = models.PositiveSmallIntegerField(
+        default=0, help_text="Answers an item needs before its live distribution is shown (0: always)."
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Delphi plan of {self.cycle}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def is_live(self) -> bool:
+        return self.feedback_mode == self.FeedbackMode.LIVE
+
+
+class DelphiItem(models.Model):
+    """One thing the panel votes on: a capability at a role level."""
+
+    class Outcome(models.TextChoices):
+        CONSENSUS = "consensus", "Consensus"
+        STABLE = "stable", "Stable without consensus"
+        NO_CONSENSUS = "no_consensus", "No consensus at the last round"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="delphi_items")
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="delphi_items")
+    role_level = models.ForeignKey(RoleLevel, on_delete=models.CASCADE, related_name="delphi_items")
+    # Outcome once the Delphi has settled on this item.
+    consensus_value = models.PositiveSmallIntegerField(choices=Proficiency.choices, null=True, blank=True)
+    outcome = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=Outcome.choices,
+    )
+    outcome_round = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "capability__ref", "role_level__order", "role_level_id"]
+        constraints = [models.UniqueConstraint(fields=["capability", "role_level"], name="unique_item")]
+
+    def __str__(self) -> str:
+        return f"{self.capability.ref} × {self.role_level}"
+
+
+class Round(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class CloseReason(models.TextChoices):
+        CONVENER = "convener", "Closed by the convener"
+        DEADLINE = "deadline", "Closed at the deadline"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    items = models.ManyToManyField(DelphiItem, related_name="rounds", blank=True)
+    workshop = models.ForeignKey(Workshop, null=True, blank=True, on_delete=models.SET_NULL, related_name="rounds")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=10, choices=CloseReason.choices, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    results_revealed = models.BooleanField(default=False)
+    aggregated_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every committed change so snapshots carry a sequence number.
+    sequence = models.BigIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["cycle", "number"]
+        constraints = [models.UniqueConstraint(fields=["cycle", "number"], name="unique_round_number")]
+
+    def __str__(self) -> str:
+        return f"Round {self.number} of {self.cycle}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Vote(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="votes")
+    item = models.ForeignKey(DelphiItem, on_delete=models.CASCADE, related_name="votes")
+    panellist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delphi_votes")
+    value = models.PositiveSmallIntegerField(choices=Proficiency.choices)
+    rationale = models.TextField(blank=True)
+    client_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "item", "panellist"], name="one_vote_per_item_panellist"),
+            models.CheckConstraint(condition=models.Q(value__gte=0, value__lte=3), name="vote_value_0_3"),
+        ]
+        indexes = [models.Index(fields=["round", "panellist"])]
+
+
+class VoteReceipt(models.Model):
+    """The acknowledgement sent for one client id, so a resent vote is answered, not counted, again."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="receipts")
+    panellist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=64)
+    item = models.ForeignKey(DelphiItem, on_delete=models.CASCADE, related_name="+")
+    value = models.PositiveSmallIntegerField(choices=Proficiency.choices)
+    rationale = models.TextField(blank=True)
+    sequence = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "panellist", "client_id"], name="one_receipt_per_client_id")
+        ]
+
+
+class ItemResult(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(DelphiItem, on_delete=models.CASCADE, related_name="results")
+    n = models.PositiveIntegerField()
+    counts = models.JSONField(default=list, help_text="Answers per value 0–3.")
+    median = models.FloatField(null=True)
+    q1 = models.FloatField(null=True)
+    q3 = models.FloatField(null=True)
+    iqr = models.FloatField(null=True)
+    agreement = models.FloatField(null=True)
+    modal_value = models.PositiveSmallIntegerField(null=True)
+    consensus = models.BooleanField(default=False)
+    consensus_value = models.PositiveSmallIntegerField(null=True)
+    changed_share = models.FloatField(null=True, help_text="Share of panellists who changed since the previous round.")
+    n_both = models.PositiveIntegerField(default=0, help_text="Panellists who answered the item in this and the previous round.")
+    stable = models.BooleanField(default=False)
+    group_counts = models.JSONField(default=dict, blank=True, help_text="Answers per value 0–3 by stakeholder group.")
+
+    class Meta:
+        ordering = ["round", "item"]
+        constraints = [models.UniqueConstraint(fields=["round", "item"], name="one_result_per_round_item")]
+
+
+# --- Future Occupational Profiles -----------------------------------------------------------
+
+
+class FOPProposalRun(models.Model):
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="fop_proposal_runs")
+    parameters = models.JSONField(default=dict)
+    # What the run computed: counts, model, timings, replaced and kept FOPs.
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class FOP(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        IN_REVIEW = "in_review", "In review"
+        RATIFIED = "ratified", "Ratified"
+        RETURNED = "returned", "Returned"
+
+    class Source(models.TextChoices):
+        PUBLISHED = "published", "Published report"
+        PROPOSED = "proposed", "Proposed by the algorithm"
+        MANUAL = "manual", "Created by hand"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="fops")
+    role_level = models.ForeignKey(RoleLevel, null=True, blank=True, on_delete=models.SET_NULL, related_name="fops")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    priority = models.BooleanField(default=False)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
+    proposal_run = models.ForeignKey(FOPProposalRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fops")
+    suggested_names = models.JSONField(default=list, blank=True)
+    # The reviewer's comment when a FOP is returned (also kept in the history).
+    status_comment = models.TextField(blank=True)
+    # Hash of the newest history entry, so a deleted last entry shows too.
+    history_hash = models.CharField(max_length=64, blank=True)
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="fops_to_review")
+    capabilities = models.ManyToManyField(Capability, through="FOPCapability", related_name="fops")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "name", "id"]
+        verbose_name = "FOP"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FOPCapability(models.Model):
+    fop = models.ForeignKey(FOP, on_delete=models.CASCADE, related_name="entries")
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="fop_entries")
+    proficiency = models.PositiveSmallIntegerField(choices=Proficiency.choices)
+
+    class Meta:
+        ordering = ["fop", "capability__ref"]
+        constraints = [
+            models.UniqueConstraint(fields=["fop", "capability"], name="unique_fop_capability"),
+            models.CheckConstraint(condition=models.Q(proficiency__gte=1, proficiency__lte=3), name="fop_proficiency_1_3"),
+        ]
+
+
+class FOPChange(models.Model):
+    """One recorded change to a FOP. Entries form a hash chain so an edited history shows."""
+
+    fop = models.ForeignKey(FOP, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Who, as a name frozen at the time (the hash covers it, so removing a user keeps history valid).
+    actor_name = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=40)
+    field = models.CharField(max_length=60, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["fop", "created_at", "id"]
+
+
+# --- Knowledge, Skill and Behaviour tags --------------------------------------------------------
+
+
+class TagKind(models.TextChoices):
+    KNOWLEDGE = "K", "Knowledge"
+    SKILL = "S", "Skill"
+    BEHAVIOUR = "B", "Behaviour"
+
+
+class Tag(models.Model):
+    """A KSB tag, shared across cycles so earlier cycles' tags can be suggested again."""
+
+    kind = models.CharField(max_length=1, choices=TagKind.choices)
+    name = models.CharField(max_length=200)
+    normalised = models.CharField(max_length=200)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_sources")
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "normalised"], name="unique_tag_per_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapabilityTag(models.Model):
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="capability_links")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["capability", "tag"], name="unique_capability_tag")]
+
+
+class PublishedTagFrequency(models.Model):
+    """Tag frequencies printed in a published report (kept apart from the tags educators add)."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="published_tag_frequencies")
+    kind = models.CharField(max_length=1, choices=TagKind.choices)
+    tag = models.CharField(max_length=200)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["cycle", "kind", "-count", "tag"]

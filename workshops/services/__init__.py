@@ -1,0 +1,1 @@
+"""Writes of the workshops app, one module per sub-domain (capture, delphi, fops, tags)."""
