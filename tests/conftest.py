@@ -23,6 +23,19 @@ def _eager_celery_in_unit_tests(settings):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each test runs in its own event loop. channels_redis keeps one receive lock per layer
+    # instance, bound to the loop that first waits on it; a consumer left receiving when an
+    # earlier test's loop closed would leave that lock behind, and the next test's consumers
+    # would fail with "bound to a different event loop". A layer per test shares nothing.
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
 @dataclass
 class Personas:
     cycle: object
