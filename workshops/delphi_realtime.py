@@ -7,6 +7,12 @@ So a change only *announces* the round: within ``DELPHI_PROGRESS_INTERVAL`` seco
 allowed, one distribution message) to the group. The state is read after the change committed,
 so the last change of a burst is always included; clients order messages by ``sequence``.
 
+With several server processes sharing a Redis channel layer, each process coalesces the changes
+it saw on its own timer, so every screen would get the round's state once per process per
+interval. A short Redis lease per round (``SET NX PX interval``) lets one process broadcast per
+interval; a process that finds the lease taken tries again when it expires, and skips the send
+if the state it reads is the one already broadcast (a digest kept beside the lease).
+
 Broadcasts are best-effort: a failure is logged and never reaches the vote that caused it; a
 client that missed messages asks for a snapshot (``resync``).
 """
@@ -15,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import json
 import logging
 import os
 import threading
 from contextlib import contextmanager
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -123,11 +131,12 @@ def broadcast_round_state(round_id: int) -> None:
         logger.exception("Broadcasting round %s failed", round_id)
 
 
-def _schedule(loop: asyncio.AbstractEventLoop, round_id: int, interval: float) -> None:
+def _schedule(loop: asyncio.AbstractEventLoop, round_id: int, interval: float, wait: float | None = None) -> None:
     if round_id in _pending:
         return
     _pending.add(round_id)
-    wait = max(0.0, _last_sent.get(round_id, 0.0) + interval - loop.time())
+    if wait is None:
+        wait = max(0.0, _last_sent.get(round_id, 0.0) + interval - loop.time())
     loop.call_later(wait, lambda: loop.create_task(_flush(loop, round_id), context=contextvars.Context()))
 
 
@@ -145,15 +154,79 @@ def _read_round_state(round_id: int) -> list[dict]:
         return round_state_messages(round_id)
 
 
+# --- One broadcaster per round across server processes ------------------------------------------
+
+_redis_client = None
+_redis_lock = threading.Lock()
+
+
+def _shared_redis():
+    """The Redis the server processes share (services mode), or None with one process."""
+    global _redis_client
+    url = getattr(settings, "REDIS_URL", None)
+    if not url:
+        return None
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
+
+            _redis_client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return _redis_client
+
+
+def _keys(round_id: int) -> tuple[str, str]:
+    # The database name keeps separate installations (and test databases) on one Redis apart.
+    base = f"delphi:broadcast:{settings.DATABASES['default'].get('NAME')}:{round_id}"
+    return f"{base}:lease", f"{base}:digest"
+
+
+def _digest(messages: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+
+
+def _claim_and_read(round_id: int, interval: float) -> tuple[list[dict], float]:
+    """The messages this process should send now, and how long to wait before trying again.
+
+    ``([], wait)`` with ``wait > 0``: another process holds the round's lease; try again then.
+    ``([], 0)``: the state is the one another process already sent; nothing to do.
+    """
+    client = _shared_redis()
+    if client is None:
+        return _read_round_state(round_id), 0.0
+    lease, digest_key = _keys(round_id)
+    if not client.set(lease, os.getpid(), nx=True, px=max(int(interval * 1000), 1)):
+        remaining = client.pttl(lease)
+        return [], max(remaining, 1) / 1000 if remaining > 0 else 0.001
+    messages = _read_round_state(round_id)
+    if client.get(digest_key) == _digest(messages).encode():
+        return [], 0.0
+    return messages, 0.0
+
+
+def _remember_sent(round_id: int, messages: list[dict], interval: float) -> None:
+    # Only after the send succeeded: a failed send is retried and must not then be skipped.
+    client = _shared_redis()
+    if client is not None and messages:
+        client.set(_keys(round_id)[1], _digest(messages), ex=max(60, int(interval * 20)))
+
+
 async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
     # Cleared before reading, so a change committed while we read schedules another flush.
     _pending.discard(round_id)
     _last_sent[round_id] = loop.time()
     try:
-        messages = await database_sync_to_async(_read_round_state)(round_id)
+        interval = _interval()
+        messages, retry_in = await database_sync_to_async(_claim_and_read)(round_id, interval)
+        if retry_in > 0:
+            # Another process is broadcasting this round: ours follows once its lease ends, and
+            # reads the state then, so a change made here in the meantime is not left out.
+            _schedule(loop, round_id, interval, wait=retry_in)
+            return
         layer = get_channel_layer()
         for message in messages:
             await layer.group_send(round_group(round_id), message)
+        if messages:
+            await sync_to_async(_remember_sent, thread_sensitive=False)(round_id, messages, interval)
         _failures.pop(round_id, None)
     except Exception:  # noqa: BLE001
         logger.exception("Broadcasting round %s failed", round_id)
