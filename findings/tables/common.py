@@ -9,7 +9,8 @@ from workshops.models import Proficiency
 UNCLASSIFIED = "Unclassified"
 NO_ROLE_LEVEL = "none"
 PROFICIENCY_LEVELS = [Proficiency.AWARENESS, Proficiency.PRACTITIONER, Proficiency.EXPERT]
-PROFICIENCY_COLOURS = {0: "#adb5bd", 1: "#9ecae1", 2: "#4292c6", 3: "#08519c"}
+# Not needed → Expert, light to dark; each at least 3:1 on white (WCAG 1.4.11, non-text contrast).
+PROFICIENCY_COLOURS = {0: "#868e96", 1: "#4a90c8", 2: "#2166ac", 3: "#08306b"}
 SERIES_COLOURS = ["#0b4f6c", "#b3461f", "#3a7d44", "#6f42c1", "#c9a227", "#1f77b4", "#8c564b", "#e377c2", "#17becf"]
 
 

@@ -182,7 +182,7 @@ def functions(data: CycleData, params: Params, match: MatchView | None) -> PageD
     datasets = [{"label": "Future state %", "data": [r["future_pct"] or 0 for r in rows], "color": SERIES_COLOURS[0]}]
     if match is not None:
         datasets.insert(
-            0, {"label": "Current state %", "data": [r["current_pct"] or 0 for r in rows], "color": "#9fb8c8"}
+            0, {"label": "Current state %", "data": [r["current_pct"] or 0 for r in rows], "color": "#6f8fa3"}
         )
     chart = {
         "id": "functions",
