@@ -1,8 +1,15 @@
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
+
+from accounts.forms import PasswordChangeForm, ProfileForm
+from cycles.models import Membership
 
 TOO_MANY_ATTEMPTS = "Too many attempts. Please wait a minute and try again."
 
@@ -18,3 +25,38 @@ def rate_limited(request, exception=None) -> HttpResponse:
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own page: their name, password, organisation and cycles."""
+    user = request.user
+    profile_form = ProfileForm(instance=user, prefix="profile")
+    password_form = PasswordChangeForm(user, prefix="password")
+    status = 200
+    if request.method == "POST":
+        if "password-old_password" in request.POST:
+            password_form = PasswordChangeForm(user, request.POST, prefix="password")
+            if password_form.is_valid():
+                password_form.save()
+                update_session_auth_hash(request, password_form.user)  # stay signed in here
+                messages.success(request, "Your password was changed.")
+                return redirect("accounts:profile")
+        else:
+            profile_form = ProfileForm(request.POST, instance=user, prefix="profile")
+            if profile_form.is_valid():
+                profile_form.save()
+                messages.success(request, "Your display name was saved.")
+                return redirect("accounts:profile")
+        status = 400
+    memberships = (
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
+        .select_related("cycle")
+        .order_by("cycle__title")
+    )
+    context = {
+        "profile_form": profile_form,
+        "password_form": password_form,
+        "memberships": memberships,
+    }
+    return render(request, "accounts/profile.html", context, status=status)

@@ -80,6 +80,7 @@ PAGES = [
     ("login-failed", "/accounts/login/", ("anonymous",), failed_login),
     ("dashboard", "/", BOTH, None),
     ("dashboard-cycles-menu", "/", ("convener",), open_cycles_menu),
+    ("profile", "/accounts/profile/", BOTH, None),
     ("cycle-list", "/cycles/", BOTH, None),
     ("cycle-overview", f"/cycles/{POC}/", BOTH, None),
     ("timeline", f"/cycles/{POC}/timeline/", BOTH, None),

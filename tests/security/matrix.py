@@ -87,6 +87,7 @@ ROWS: dict[str, Row] = {
     # --- accounts ------------------------------------------------------------------------------
     "accounts:login": Row(get=public(), post=public()),
     "accounts:logout": Row(get=dict.fromkeys(ROLES, NOT_ALLOWED), post=dict.fromkeys(ROLES, LOGIN)),
+    "accounts:profile": Row(get=signed_in(), post=signed_in()),
     "accounts:password_reset": Row(get=public(), post=public()),
     "accounts:password_reset_done": Row(get=public()),
     "accounts:password_reset_confirm": Row(
