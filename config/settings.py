@@ -169,7 +169,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"matching.tasks.*": {"queue": "matching"}}
+# FOP proposals embed occupation texts like a match run: they share its queue, off the default
+# queue that Delphi aggregation and emails use.
+CELERY_TASK_ROUTES = {"matching.tasks.*": {"queue": "matching"}, "workshops.tasks.propose_fops": {"queue": "matching"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
 AUTH_USER_MODEL = "accounts.User"

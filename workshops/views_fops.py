@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from accounts.models import User
 from cycles.access import Access, get_cycle_for_convener, get_cycle_for_member
@@ -20,7 +21,7 @@ from workshops.models import FOP, Capability, FOPProposalRun
 from workshops.selectors import fops as selectors
 from workshops.selectors.fop_trace import capability_trace as capability_trace_selector
 from workshops.services import fops as services
-from workshops.services.fop_proposals import ProposalError, clean_parameters, fop_propose
+from workshops.services.fop_proposals import ProposalBusy, ProposalError, clean_parameters, fop_proposal_run_queue
 
 STATUS_BADGES = {
     FOP.Status.PROPOSED: "text-bg-secondary",
@@ -39,6 +40,10 @@ def _get_fop_for_member(request: HttpRequest, slug: str, pk: int) -> tuple[Acces
     fop = get_object_or_404(FOP.objects.select_related("role_level", "cycle"), cycle=access.cycle, pk=pk)
     abilities = fop_abilities(role=access.role, user=request.user, fop=fop)
     return access, fop, abilities
+
+
+def _latest_done_run(cycle) -> FOPProposalRun | None:
+    return FOPProposalRun.objects.filter(cycle=cycle, status=FOPProposalRun.Status.DONE).order_by("-id").first()
 
 
 def _require(abilities: FOPAbilities, need: str) -> None:
@@ -98,7 +103,7 @@ def fops(request: HttpRequest, slug: str) -> HttpResponse:
         "role_level_id": role_level_id,
         "source": source,
         "sources": FOP.Source.choices,
-        "latest_run": FOPProposalRun.objects.filter(cycle=access.cycle).order_by("-id").first(),
+        "latest_run": _latest_done_run(access.cycle),
     }
     if request.htmx:
         return render(request, "workshops/fop_list.html#fop-list", context)
@@ -389,24 +394,33 @@ def fop_merge(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def fop_propose_view(request: HttpRequest, slug: str) -> HttpResponse:
+    """The form queues a run (the ``propose_fops`` task computes it); the page shows the latest
+    run's status, and while it is queued or running its status block polls this page over htmx."""
     access = get_cycle_for_convener(request, slug)
-    latest = FOPProposalRun.objects.filter(cycle=access.cycle).order_by("-id").first()
-    initial = latest.parameters if latest else None
-    form = ProposalForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            params = clean_parameters(**form.cleaned_data)
-            run = fop_propose(cycle=access.cycle, actor=request.user, parameters=params)
-        except ProposalError as exc:
-            form.add_error(None, str(exc))
-        else:
-            s = run.summary
-            messages.success(
-                request,
-                f"{s['created']} FOPs proposed from {s['needed_items']} needed items "
-                f"({s['replaced']} earlier proposals replaced, {s['kept']} kept because they were reviewed or edited).",
-            )
-            return redirect("workshops:fop_compare", access.cycle.slug)
+    latest = FOPProposalRun.objects.filter(cycle=access.cycle).select_related("created_by").order_by("-id").first()
+    if request.htmx and request.method == "GET":
+        response = render(request, "workshops/fop_propose.html#run-status", {"cycle": access.cycle, "latest": latest})
+        if latest is None or latest.is_finished:
+            # The fragment is replaced one last time and htmx stops polling.
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    status = 200
+    if request.method == "POST":
+        form = ProposalForm(request.POST)
+        status = 400  # unless queued (redirect) or refused because a run is already active (409)
+        if form.is_valid():
+            try:
+                params = clean_parameters(**form.cleaned_data)
+                fop_proposal_run_queue(cycle=access.cycle, actor=request.user, parameters=params)
+            except ProposalBusy as exc:
+                form.add_error(None, str(exc))
+                status = 409
+            except ProposalError as exc:
+                form.add_error(None, str(exc))
+            else:
+                return redirect("workshops:fop_propose", access.cycle.slug)
+    else:
+        form = ProposalForm(initial=latest.parameters if latest else None)
     needs = [
         {
             "name": level.role_level_name,
@@ -427,7 +441,7 @@ def fop_propose_view(request: HttpRequest, slug: str) -> HttpResponse:
         .exclude(source=FOP.Source.PROPOSED, status=FOP.Status.PROPOSED)
         .count(),
     }
-    return render(request, "workshops/fop_propose.html", context, status=400 if form.errors else 200)
+    return render(request, "workshops/fop_propose.html", context, status=status)
 
 
 @login_required
@@ -438,7 +452,7 @@ def fop_compare(request: HttpRequest, slug: str) -> HttpResponse:
         "cycle": access.cycle,
         "access": access,
         "rows": selectors.fop_proposal_comparison(cycle=access.cycle),
-        "latest": FOPProposalRun.objects.filter(cycle=access.cycle).order_by("-id").first(),
+        "latest": _latest_done_run(access.cycle),
         "published": FOP.objects.filter(cycle=access.cycle, source=FOP.Source.PUBLISHED).count(),
     }
     return render(request, "workshops/fop_compare.html", context)

@@ -5,20 +5,24 @@ from functools import partial
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from matching import proposals
 from tests.workshops.factories_fops import build_needs, make_fop
 from workshops import fop_providers
 from workshops.fop_types import ProposalParameters
-from workshops.models import FOP, DelphiItem, FOPCapability, FOPProposalRun
+from workshops.models import FOP, DelphiItem, FOPCapability, FOPChange, FOPProposalRun
 from workshops.selectors.fops import fop_history_verify, fop_proposal_comparison
 from workshops.services import fops as svc
 from workshops.services.fop_proposals import (
+    FAILED_UNEXPECTEDLY,
     NO_CONSENSUS,
     ProposalError,
     clean_parameters,
+    fop_proposal_run_queue,
     fop_propose,
 )
+from workshops.tasks import propose_fops
 
 OCCUPATIONS = [
     (
@@ -192,6 +196,102 @@ def test_each_proposal_is_compared_with_its_closest_published_fop(personas, prop
     assert caps[0] in row.shared
     expected = len(set(row.proposal_caps) & set(caps[:3])) / len(set(row.proposal_caps) | set(caps[:3]))
     assert row.jaccard == round(expected, 3)
+
+
+# --- the convener's page queues a run; the Celery task computes it -----------------------------------
+
+FORM = {"max_size": 4, "min_size": 2, "similarity": 0.3}
+
+
+def propose_url(cycle):
+    return reverse("workshops:fop_propose", args=[cycle.slug])
+
+
+def without_timing(summary):
+    return {k: v for k, v in summary.items() if k != "compute_seconds"}
+
+
+def test_the_form_queues_a_run_the_task_completes_with_what_the_service_produced(
+    personas, proposer, django_capture_on_commit_callbacks
+):
+    build_needs(personas.cycle)
+    direct = fop_propose(cycle=personas.cycle, actor=personas.convener, parameters=PARAMS)
+    expected_fops, expected_summary = snapshot(personas.cycle), without_timing(direct.summary)
+    # Back to the same starting point, then the same parameters through the page.
+    FOP.objects.filter(cycle=personas.cycle, source=FOP.Source.PROPOSED).delete()
+    FOPProposalRun.objects.all().delete()
+    client = personas.client_for(personas.convener)
+    with django_capture_on_commit_callbacks(execute=True):  # the task runs after the commit (eager here)
+        response = client.post(propose_url(personas.cycle), FORM)
+    assert response.status_code == 302 and response["Location"] == propose_url(personas.cycle)
+    run = FOPProposalRun.objects.get(cycle=personas.cycle)
+    assert run.status == FOPProposalRun.Status.DONE and run.error == ""
+    assert run.created_by == personas.convener and run.parameters == PARAMS.as_dict()
+    assert run.started_at <= run.finished_at
+    assert without_timing(run.summary) == expected_summary
+    assert snapshot(personas.cycle) == expected_fops
+    assert set(
+        FOP.objects.filter(cycle=personas.cycle, source=FOP.Source.PROPOSED).values_list("proposal_run", flat=True)
+    ) == {run.pk}
+    html = client.get(propose_url(personas.cycle)).content.decode()
+    s = run.summary
+    assert "Latest run done" in html
+    assert (
+        f"{s['created']} FOPs proposed from {s['needed_items']} needed items (0 earlier proposals replaced, 0 kept"
+        in html
+    )
+    assert reverse("workshops:fop_compare", args=[personas.cycle.slug]) in html
+    assert 'hx-trigger="every 2s"' not in html  # nothing left to poll
+
+
+def test_running_the_task_twice_on_the_same_run_changes_nothing_the_second_time(personas, proposer):
+    build_needs(personas.cycle)
+    run = fop_proposal_run_queue(cycle=personas.cycle, actor=personas.convener, parameters=PARAMS)
+    assert run.status == FOPProposalRun.Status.QUEUED
+    assert propose_fops(run.pk, personas.convener.pk) == "done"
+
+    def state():
+        fresh = FOPProposalRun.objects.get(pk=run.pk)
+        return (
+            snapshot(personas.cycle),
+            sorted(FOP.objects.filter(cycle=personas.cycle).values_list("pk", "history_hash")),
+            FOPChange.objects.count(),
+            (fresh.status, fresh.summary, fresh.started_at, fresh.finished_at, fresh.error),
+        )
+
+    before = state()
+    assert propose_fops(run.pk, personas.convener.pk) == "skipped"
+    assert state() == before
+
+
+def test_a_cycle_without_consensus_gives_a_failed_run_whose_error_the_page_shows(
+    personas, proposer, django_capture_on_commit_callbacks
+):
+    build_needs(personas.cycle, proficiencies=[[0] * 9, [0] * 9])
+    client = personas.client_for(personas.convener)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(propose_url(personas.cycle), FORM)
+    assert response.status_code == 302
+    run = FOPProposalRun.objects.get(cycle=personas.cycle)
+    assert run.status == FOPProposalRun.Status.FAILED and run.error == NO_CONSENSUS and run.finished_at
+    assert not FOP.objects.filter(cycle=personas.cycle).exists()
+    html = client.get(propose_url(personas.cycle)).content.decode()
+    assert "The latest run failed" in html and NO_CONSENSUS in html
+
+
+def test_an_unexpected_error_fails_the_run_with_a_generic_message_and_is_raised_for_the_log(personas, proposer):
+    build_needs(personas.cycle)
+
+    def broken(levels, parameters):
+        raise RuntimeError("model file missing")
+
+    fop_providers.override("propose_profiles", broken)
+    run = fop_proposal_run_queue(cycle=personas.cycle, actor=personas.convener, parameters=PARAMS)
+    with pytest.raises(RuntimeError, match="model file missing"):
+        propose_fops(run.pk, personas.convener.pk)
+    run.refresh_from_db()
+    assert run.status == FOPProposalRun.Status.FAILED and run.error == FAILED_UNEXPECTEDLY
+    assert propose_fops(run.pk, personas.convener.pk) == "skipped"  # a failed run is left alone
 
 
 # --- the clustering itself, on hand-made vectors ---------------------------------------------------

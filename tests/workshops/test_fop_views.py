@@ -1,12 +1,16 @@
 """FOP and KSB pages for every persona: who may see, who may act, and what the actions do."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.workshops.factories_fops import build_needs, make_fop
 from workshops import fop_providers
-from workshops.models import FOP, CapabilityTag, FOPCapability, Tag
+from workshops.models import FOP, CapabilityTag, FOPCapability, FOPProposalRun, Tag
 from workshops.selectors.fops import fop_history_verify
+from workshops.services.fop_proposals import ALREADY_RUNNING, NEVER_FINISHED
 from workshops.services.tags import tag_add
 
 MEMBERS = ["convener", "technologist", "employer", "educator", "observer"]
@@ -231,6 +235,88 @@ def test_the_matrix_filters_by_role_level_and_hides_empty_rows(world):
     assert "C09" in client.get(url, {"show_empty": "1"}).content.decode()
     html = client.get(url, {"role_level": world["levels"][1].pk}).content.decode()
     assert "Nothing to show" in html
+
+
+# --- proposal runs (the computation itself is tested in test_fop_proposals.py) ---------------------
+
+GOOD_PARAMETERS = {"max_size": 4, "min_size": 2, "similarity": 0.3}
+
+
+def propose_url(world):
+    return reverse("workshops:fop_propose", args=[world["p"].cycle.slug])
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({**GOOD_PARAMETERS, "max_size": 1}, "greater than or equal to 2"),
+        ({**GOOD_PARAMETERS, "similarity": 1.5}, "less than or equal to 1"),
+        ({**GOOD_PARAMETERS, "similarity": "high"}, "Enter a number"),
+        ({**GOOD_PARAMETERS, "min_size": 6}, "The smallest profile cannot be larger than the largest."),
+    ],
+)
+def test_a_bad_parameter_re_renders_the_form_with_its_error_and_queues_nothing(
+    world, data, error, django_capture_on_commit_callbacks
+):
+    client = world["p"].client_for(world["p"].convener)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(propose_url(world), data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert error in html and "is-invalid" in html
+    assert not FOPProposalRun.objects.exists() and callbacks == []
+
+
+@pytest.mark.parametrize("status", [FOPProposalRun.Status.QUEUED, FOPProposalRun.Status.RUNNING])
+def test_a_second_run_is_refused_while_one_is_queued_or_running(world, status, django_capture_on_commit_callbacks):
+    cycle = world["p"].cycle
+    FOPProposalRun.objects.create(cycle=cycle, status=status, started_at=timezone.now(), parameters=GOOD_PARAMETERS)
+    client = world["p"].client_for(world["p"].convener)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(propose_url(world), GOOD_PARAMETERS)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert ALREADY_RUNNING in html
+    assert 'hx-trigger="every 2s"' in html  # and the page keeps showing the active run
+    assert FOPProposalRun.objects.filter(cycle=cycle).count() == 1 and callbacks == []
+
+
+def test_a_run_lost_for_over_an_hour_no_longer_blocks_the_cycle(world, django_capture_on_commit_callbacks):
+    cycle = world["p"].cycle
+    lost = FOPProposalRun.objects.create(
+        cycle=cycle, status=FOPProposalRun.Status.RUNNING, started_at=timezone.now() - timedelta(hours=2)
+    )
+    client = world["p"].client_for(world["p"].convener)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(propose_url(world), GOOD_PARAMETERS)
+    assert response.status_code == 302 and len(callbacks) == 1
+    lost.refresh_from_db()
+    assert lost.status == FOPProposalRun.Status.FAILED and lost.error == NEVER_FINISHED
+    new = FOPProposalRun.objects.exclude(pk=lost.pk).get()
+    assert new.status == FOPProposalRun.Status.QUEUED and new.created_by == world["p"].convener
+
+
+def test_the_htmx_status_request_returns_only_the_fragment_and_stops_polling_when_the_run_ends(world):
+    cycle = world["p"].cycle
+    run = FOPProposalRun.objects.create(
+        cycle=cycle, status=FOPProposalRun.Status.RUNNING, started_at=timezone.now(), parameters=GOOD_PARAMETERS
+    )
+    client = world["p"].client_for(world["p"].convener)
+    response = client.get(propose_url(world), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<div id="fop-run-status"') and "<html" not in html and "<form" not in html
+    assert f'hx-get="{propose_url(world)}"' in html and 'hx-trigger="every 2s"' in html
+    assert "Proposing FOPs" in html
+    run.status, run.finished_at = FOPProposalRun.Status.DONE, timezone.now()
+    run.summary = {"created": 5, "needed_items": 12, "replaced": 3, "kept": 1}
+    run.save()
+    response = client.get(propose_url(world), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 286  # htmx: stop polling
+    assert "5 FOPs proposed from 12 needed items (3 earlier proposals replaced, 1 kept" in html
+    assert "hx-trigger" not in html
+    assert world["p"].client_for(world["p"].employer).get(propose_url(world), HTTP_HX_REQUEST="true").status_code == 403
 
 
 # --- tags ---------------------------------------------------------------------------------------------

@@ -45,4 +45,5 @@ class FOPChangeAdmin(ReadOnlyAdmin):
 
 @admin.register(FOPProposalRun)
 class FOPProposalRunAdmin(ReadOnlyAdmin):
-    list_display = ["cycle", "created_at", "created_by", "parameters", "summary"]
+    list_display = ["cycle", "created_at", "created_by", "status", "finished_at", "parameters", "summary"]
+    list_filter = ["status"]
