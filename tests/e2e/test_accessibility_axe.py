@@ -36,6 +36,7 @@ PERSONAS = {
     "panellist": "employer@demo.test",
 }
 POC = builders.POC
+CGT = builders.CGT  # the demo cycle with solutions and ratings
 LIVE = "axe-live"
 FINDINGS = ["functions", "highlighted", "proficiency", "fop_matrix", "ksb", "capability_matches", "fit_surplus_matrix"]
 BOTH = ("convener", "panellist")
@@ -86,6 +87,12 @@ PAGES = [
     ("timeline", f"/cycles/{POC}/timeline/", BOTH, None),
     ("timeline-editing", f"/cycles/{POC}/timeline/", ("convener",), edit_phase_dates),
     ("members", f"/cycles/{POC}/members/", ("convener",), None),  # conveners only
+    ("audit", f"/cycles/{POC}/audit/", ("convener",), None),  # conveners and observers
+    ("solutions", f"/cycles/{CGT}/solutions/", BOTH, None),
+    ("solution-results", f"/cycles/{CGT}/solutions/results/", BOTH, None),
+    ("partners", f"/cycles/{POC}/prepare/partners/", BOTH, None),
+    ("role-levels", f"/cycles/{POC}/prepare/role-levels/", BOTH, None),
+    ("workshops", f"/cycles/{POC}/prepare/workshops/", BOTH, None),
     ("capture", f"/cycles/{LIVE}/capture/", BOTH, None),
     # Only conveners and technologists submit statements.
     ("capture-invalid", f"/cycles/{LIVE}/capture/", ("convener",), submit_empty_statement),
@@ -96,6 +103,12 @@ PAGES = [
     ("fops", f"/cycles/{POC}/fops/", BOTH, None),
     ("fop-matrix", f"/cycles/{POC}/fops/matrix/", BOTH, None),
     ("fop-detail", f"/cycles/{LIVE}/fops/{{fop}}/", BOTH, None),
+    ("capability-trace", f"/cycles/{LIVE}/capabilities/{{capability}}/trace/", BOTH, None),
+    ("tags", f"/cycles/{POC}/tags/", BOTH, None),
+    ("tag-frequency", f"/cycles/{POC}/tags/frequency/", BOTH, None),
+    ("matching-runs", f"/cycles/{POC}/matching/", BOTH, None),
+    ("matching-run", f"/cycles/{POC}/matching/runs/{{run}}/", BOTH, None),
+    ("frameworks", "/matching/frameworks/", ("convener",), None),
     ("findings-index", f"/cycles/{POC}/findings/", BOTH, None),
     *((f"findings-{key}", f"/cycles/{POC}/findings/{key}/", BOTH, None) for key in FINDINGS),
     ("findings-functions-projector", f"/cycles/{POC}/findings/functions/", ("convener",), projector_view),
@@ -145,7 +158,10 @@ def build_data() -> dict:
     fop = make_fop(
         live, capabilities=caps, role_level=delphi.items[0].role_level, reviewers=[people["employer@demo.test"]]
     )
-    return {"round": delphi.round.number, "fop": fop.pk}
+    from matching.models import MatchRun
+
+    run = MatchRun.objects.filter(cycle=cycles[POC]).latest("id")
+    return {"round": delphi.round.number, "fop": fop.pk, "capability": caps[0].pk, "run": run.pk}
 
 
 @dataclass
