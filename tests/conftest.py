@@ -23,6 +23,29 @@ def _eager_celery_in_unit_tests(settings):
     yield
 
 
+@pytest.fixture
+def rate_limits_on(settings, monkeypatch):
+    """Rate limits on (tests/conftest.py turns them off for everything else), in one fixed window.
+
+    django-ratelimit counts per window aligned to the clock, so requests that straddle a window's
+    end start counting again: a test expecting the 11th try to be refused failed now and then in
+    CI. Each key keeps the window it first got for the rest of the test.
+    """
+    from django.core.cache import cache
+    from django_ratelimit import core
+
+    real, windows = core._get_window, {}
+    monkeypatch.setattr(
+        core,
+        "_get_window",
+        lambda value, period: windows.get((value, period)) or windows.setdefault((value, period), real(value, period)),
+    )
+    settings.RATELIMIT_ENABLE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_channel_layer():
     # Each test runs in its own event loop. channels_redis keeps one receive lock per layer

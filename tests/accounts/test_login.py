@@ -47,8 +47,7 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client):
     assert user.check_password("another-long-passphrase-1")
 
 
-def test_login_attempts_are_rate_limited(client, settings):
-    settings.RATELIMIT_ENABLE = True
+def test_login_attempts_are_rate_limited(client, rate_limits_on):
     UserFactory(email="limited@example.test")
     codes = [
         client.post(reverse("accounts:login"), {"username": "limited@example.test", "password": "x"}).status_code

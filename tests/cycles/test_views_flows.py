@@ -252,8 +252,7 @@ def test_an_unknown_invitation_token_is_not_found(client):
     assert client.get(reverse("cycles:invitation_accept", args=["nope"])).status_code == 404
 
 
-def test_the_invitation_page_is_rate_limited(personas, client, settings):
-    settings.RATELIMIT_ENABLE = True
+def test_the_invitation_page_is_rate_limited(personas, client, rate_limits_on):
     invitation = InvitationFactory(cycle=personas.cycle, email="rl@example.test")
     url = reverse("cycles:invitation_accept", args=[invitation.token])
     codes = [

@@ -4,7 +4,6 @@ password) refuse with 429 after 10 tries per account or 20 per address in a minu
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,11 +11,8 @@ from cycles.models import Invitation
 
 
 @pytest.fixture(autouse=True)
-def _rate_limits_on(settings):
-    settings.RATELIMIT_ENABLE = True  # tests/conftest.py turns them off for everything else
-    cache.clear()
+def _rate_limits_on(rate_limits_on):
     yield
-    cache.clear()
 
 
 def _login(client, email, ip):
