@@ -81,7 +81,9 @@ class Capability(models.Model):
     domain = models.ForeignKey(FunctionalDomain, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     area = models.ForeignKey(FunctionalArea, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     partners = models.ManyToManyField(SupplyChainPartner, blank=True, related_name="capabilities")
-    workshop = models.ForeignKey(Workshop, null=True, blank=True, on_delete=models.SET_NULL, related_name="capabilities")
+    workshop = models.ForeignKey(
+        Workshop, null=True, blank=True, on_delete=models.SET_NULL, related_name="capabilities"
+    )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -110,15 +112,13 @@ class DelphiPlan(models.Model):
         LIVE = "live", "Live (real-time Delphi)"
 
     cycle = models.OneToOneField(Cycle, on_delete=models.CASCADE, related_name="delphi_plan")
-    voting_roles = models.JSONField(default=list, help_text="Member roles that vote, e.g. ['technologist', 'employer'].")
+    voting_roles = models.JSONField(
+        default=list, help_text="Member roles that vote, e.g. ['technologist', 'employer']."
+    )
     min_responses = models.PositiveSmallIntegerField(default=3)
-    agreement_threshold = models.FloatField(
-        default=0.70, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
-    )
+    agreement_threshold = models.FloatField(default=0.70, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     iqr_max = models.FloatField(default=1.0)
-    stability_threshold = models.FloatField(
-        default=0.15, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
-    )
+    stability_threshold = models.FloatField(default=0.15, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     max_rounds = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
     feedback_mode = models.CharField(max_length=10, choices=FeedbackMode.choices, default=FeedbackMode.CLASSIC)
     live_quorum = models.PositiveSmallIntegerField(
@@ -186,8 +186,12 @@ class Round(models.Model):
     deadline = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=10, choices=CloseReason.choices, blank=True)
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     results_revealed = models.BooleanField(default=False)
     aggregated_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every committed change so snapshots carry a sequence number.
@@ -256,7 +260,9 @@ class ItemResult(models.Model):
     consensus = models.BooleanField(default=False)
     consensus_value = models.PositiveSmallIntegerField(null=True)
     changed_share = models.FloatField(null=True, help_text="Share of panellists who changed since the previous round.")
-    n_both = models.PositiveIntegerField(default=0, help_text="Panellists who answered the item in this and the previous round.")
+    n_both = models.PositiveIntegerField(
+        default=0, help_text="Panellists who answered the item in this and the previous round."
+    )
     stable = models.BooleanField(default=False)
     group_counts = models.JSONField(default=dict, blank=True, help_text="Answers per value 0–3 by stakeholder group.")
 
@@ -282,7 +288,9 @@ class FOPProposalRun(models.Model):
     parameters = models.JSONField(default=dict)
     # What the run computed: counts, model, timings, replaced and kept FOPs.
     summary = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
     # Why a failed run failed, in words for the convener.
@@ -314,7 +322,9 @@ class FOP(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED, db_index=True)
     priority = models.BooleanField(default=False)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)
-    proposal_run = models.ForeignKey(FOPProposalRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fops")
+    proposal_run = models.ForeignKey(
+        FOPProposalRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fops"
+    )
     suggested_names = models.JSONField(default=list, blank=True)
     # The reviewer's comment when a FOP is returned (also kept in the history).
     status_comment = models.TextField(blank=True)
@@ -342,7 +352,9 @@ class FOPCapability(models.Model):
         ordering = ["fop", "capability__ref"]
         constraints = [
             models.UniqueConstraint(fields=["fop", "capability"], name="unique_fop_capability"),
-            models.CheckConstraint(condition=models.Q(proficiency__gte=1, proficiency__lte=3), name="fop_proficiency_1_3"),
+            models.CheckConstraint(
+                condition=models.Q(proficiency__gte=1, proficiency__lte=3), name="fop_proficiency_1_3"
+            ),
         ]
 
 
@@ -350,7 +362,9 @@ class FOPChange(models.Model):
     """One recorded change to a FOP. Entries form a hash chain so an edited history shows."""
 
     fop = models.ForeignKey(FOP, on_delete=models.CASCADE, related_name="history")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Who, as a name frozen at the time (the hash covers it, so removing a user keeps history valid).
     actor_name = models.CharField(max_length=200, blank=True)
     action = models.CharField(max_length=40)
@@ -381,7 +395,9 @@ class Tag(models.Model):
     kind = models.CharField(max_length=1, choices=TagKind.choices)
     name = models.CharField(max_length=200)
     normalised = models.CharField(max_length=200)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_sources")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_sources"
+    )
 
     class Meta:
         ordering = ["kind", "name"]
@@ -394,7 +410,9 @@ class Tag(models.Model):
 class CapabilityTag(models.Model):
     capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="tag_links")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="capability_links")
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

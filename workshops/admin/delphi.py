@@ -7,7 +7,15 @@ from workshops.models import DelphiItem, DelphiPlan, ItemResult, Round, Vote
 
 @admin.register(DelphiPlan)
 class DelphiPlanAdmin(admin.ModelAdmin):
-    list_display = ["cycle", "feedback_mode", "min_responses", "agreement_threshold", "iqr_max", "max_rounds", "locked_at"]
+    list_display = [
+        "cycle",
+        "feedback_mode",
+        "min_responses",
+        "agreement_threshold",
+        "iqr_max",
+        "max_rounds",
+        "locked_at",
+    ]
     readonly_fields = ["locked_at"]
 
 
