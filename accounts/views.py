@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PasswordChangeForm, ProfileForm
-from cycles.models import Membership
+from cycles.selectors import active_memberships_of_user
 
 TOO_MANY_ATTEMPTS = "Too many attempts. Please wait a minute and try again."
 
@@ -49,11 +49,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Your display name was saved.")
                 return redirect("accounts:profile")
         status = 400
-    memberships = (
-        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
-        .select_related("cycle")
-        .order_by("cycle__title")
-    )
+    memberships = active_memberships_of_user(user).order_by("cycle__title")
     context = {
         "profile_form": profile_form,
         "password_form": password_form,

@@ -242,14 +242,15 @@ def _model(label: str):
         return None
 
 
+def active_memberships_of_user(user) -> QuerySet[Membership]:
+    """The cycles ``user`` is an active member of, with each cycle loaded."""
+    return Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).select_related("cycle")
+
+
 def dashboard_for(user) -> Dashboard:
     """Everything waiting for ``user``, in a fixed, small number of queries."""
     invitations = list(pending_invitations_for_email(user.email))
-    memberships = list(
-        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
-        .select_related("cycle")
-        .order_by("-cycle__created_at")
-    )
+    memberships = list(active_memberships_of_user(user).order_by("-cycle__created_at"))
     roles = {m.cycle_id: m.role for m in memberships}
     if user.is_superuser:
         cycles = [(c, roles.get(c.pk, Role.CONVENER)) for c in cycles_for_user(user)]

@@ -35,11 +35,13 @@ def rate_limits_on(settings, monkeypatch):
     from django_ratelimit import core
 
     real, windows = core._get_window, {}
-    monkeypatch.setattr(
-        core,
-        "_get_window",
-        lambda value, period: windows.get((value, period)) or windows.setdefault((value, period), real(value, period)),
-    )
+
+    def fixed_window(value, period):
+        if (value, period) not in windows:
+            windows[value, period] = real(value, period)
+        return windows[value, period]
+
+    monkeypatch.setattr(core, "_get_window", fixed_window)
     settings.RATELIMIT_ENABLE = True
     cache.clear()
     yield

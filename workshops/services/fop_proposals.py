@@ -22,14 +22,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from cycles.access import access_for
 from cycles.models import AuditEvent, Cycle, RoleLevel
 from workshops import fop_providers
-from workshops.fop_policy import ROLE_CANNOT_EDIT
 from workshops.fop_types import ProposalParameters, ProposedProfile
 from workshops.models import FOP, FOPProposalRun
 from workshops.selectors.fops import fop_proposal_inputs
-from workshops.services.fops import fop_create
+from workshops.services.fops import check_convener, fop_create
 
 NO_CONSENSUS = "No capability has a consensus proficiency of Awareness or above yet: run the Delphi rounds first."
 NO_PROPOSER = "FOP proposals need the matching app's embeddings, which are not available."
@@ -94,19 +92,12 @@ def replaceable_proposals(cycle: Cycle):
     )
 
 
-def _require_convener(actor: User, cycle: Cycle) -> None:
-    access = access_for(actor, cycle)
-    if access is None or not access.is_convener:
-        raise PermissionDenied(ROLE_CANNOT_EDIT)
-
-
 def fop_propose(
     *, cycle: Cycle, actor: User | None, parameters: ProposalParameters, run: FOPProposalRun | None = None
 ) -> FOPProposalRun:
     """Compute proposals and replace the untouched ones. With ``run`` (a run the task has claimed),
     that run is filled and marked done; without, a new done run is recorded (the command)."""
-    if actor is not None:
-        _require_convener(actor, cycle)
+    check_convener(cycle, actor)
     levels = fop_proposal_inputs(cycle=cycle)
     if not any(level.capabilities for level in levels):
         raise ProposalError(NO_CONSENSUS)
@@ -210,7 +201,7 @@ def fop_proposal_run_queue(*, cycle: Cycle, actor: User, parameters: ProposalPar
     Refused (``ProposalBusy``) while another run of the cycle is queued or running; runs lost for
     longer than ``STALE_AFTER`` are marked failed first so they do not block the cycle for ever.
     """
-    _require_convener(actor, cycle)
+    check_convener(cycle, actor)
     with transaction.atomic():
         Cycle.objects.select_for_update().filter(pk=cycle.pk).first()
         now = timezone.now()

@@ -72,7 +72,8 @@ def _check(fop: FOP, actor: User | None, need: str) -> None:
         raise PermissionDenied(abilities.reason or ROLE_CANNOT_EDIT)
 
 
-def _check_convener(cycle: Cycle, actor: User | None) -> None:
+def check_convener(cycle: Cycle, actor: User | None) -> None:
+    """Refuse (PermissionDenied) unless ``actor`` convenes ``cycle``; ``None`` is the system."""
     if actor is None:
         return
     access = access_for(actor, cycle)
@@ -184,7 +185,7 @@ def fop_create(
     reason: str = "",
     action: str = "create",
 ) -> FOP:
-    _check_convener(cycle, actor)
+    check_convener(cycle, actor)
     name = _clean_name(name)
     if role_level is not None and role_level.cycle_id != cycle.pk:
         raise FOPError(ROLE_LEVEL_NOT_IN_CYCLE)
@@ -238,7 +239,7 @@ def fop_update(
     if priority is not None and bool(priority) != fop.priority:
         changes.append(("priority", "mark_priority" if priority else "unmark_priority", fop.priority, bool(priority)))
     if role_level is not False:
-        _check_convener(fop.cycle, actor)
+        check_convener(fop.cycle, actor)
         if role_level is not None and role_level.cycle_id != fop.cycle_id:
             raise FOPError(ROLE_LEVEL_NOT_IN_CYCLE)
         new_id = role_level.pk if role_level is not None else None
@@ -427,7 +428,7 @@ def fop_merge(*, cycle: Cycle, actor: User | None, fops: list[FOP], name: str = 
 
     The surviving FOP's history records a full snapshot with what each merged FOP held.
     """
-    _check_convener(cycle, actor)
+    check_convener(cycle, actor)
     ids = [f.pk for f in fops]
     locked = list(FOP.objects.select_for_update().filter(cycle=cycle, pk__in=ids))
     by_id = {f.pk: f for f in locked}
