@@ -41,8 +41,8 @@ def main() -> None:
 
     from accounts.models import Organisation, User
     from cycles.models import Cycle, Membership, RoleLevel
+    from workshops.delphi.aggregation import round_aggregate
     from workshops.models import Capability, DelphiItem, DelphiPlan, Round, Vote
-    from workshops.services.delphi_aggregation import round_aggregate
 
     levels_n = 4
     caps_n = -(-args.items // levels_n)

@@ -51,8 +51,8 @@ def create_round(clients: int, votes: int, tag: str) -> tuple[int, list[tuple[in
 
     from accounts.models import Organisation, User
     from cycles.models import Cycle, Membership, RoleLevel
+    from workshops.delphi.services import round_open
     from workshops.models import Capability, DelphiItem, DelphiPlan
-    from workshops.services.delphi import round_open
 
     cycle = Cycle.objects.create(slug=f"bench-load-{tag}", title=f"Load benchmark {tag}", challenge="Benchmark")
     DelphiPlan.objects.create(cycle=cycle, voting_roles=["technologist"], feedback_mode="live")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from workshops.fop_types import ProposalParameters, ProposedProfile, RoleLevelNeeds
+from workshops.fops.types import ProposalParameters, ProposedProfile, RoleLevelNeeds
 
 logger = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ def esco_corpus(kind: str) -> tuple[list[Concept], np.ndarray]:
 
 
 def _label_key(label: str) -> str:
-    from workshops.services.tags import tag_normalise  # noqa: PLC0415
+    from workshops.tags.services import tag_normalise  # noqa: PLC0415
 
     return tag_normalise(label)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from django.db import transaction
 
 from cycles.models import Cycle
-from workshops import demo_fops
+from workshops.capture.taxonomy import taxonomy_load_default
+from workshops.fops import demo as demo_fops
 from workshops.models import Capability
-from workshops.services.taxonomy import taxonomy_load_default
 
 # The cycles whose published capabilities the demo loads (report 1's are not transcribed).
 CAPABILITY_CYCLES = ["poc_manufacturing_2025"]

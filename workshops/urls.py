@@ -4,8 +4,8 @@ from django.urls import include, path
 
 app_name = "workshops"
 urlpatterns = [
-    path("", include("workshops.urls_capture")),
-    path("", include("workshops.urls_delphi")),
-    path("", include("workshops.urls_fops")),
-    path("", include("workshops.urls_tags")),
+    path("", include("workshops.capture.urls")),
+    path("", include("workshops.delphi.urls")),
+    path("", include("workshops.fops.urls")),
+    path("", include("workshops.tags.urls")),
 ]

@@ -136,9 +136,9 @@ def build_data() -> dict:
     from accounts.models import User
     from cycles.models import Role
     from tests.factories import CycleFactory, MembershipFactory, SupplyChainPartnerFactory
-    from tests.workshops.delphi_factories import start_delphi
-    from tests.workshops.factories_fops import make_fop
-    from workshops.services.taxonomy import taxonomy_load_default
+    from tests.workshops.delphi.factories import start_delphi
+    from tests.workshops.fops.factories import make_fop
+    from workshops.capture.taxonomy import taxonomy_load_default
 
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         cycles = builders.build_demo()

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import SupplyChainPartnerFactory
-from workshops.services.taxonomy import taxonomy_load_default
+from workshops.capture.taxonomy import taxonomy_load_default
 
 pytestmark = pytest.mark.e2e
 STATEMENT = "Develop closed automated systems for spoke sites."

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.workshops.delphi_factories import start_delphi
+from tests.workshops.delphi.factories import start_delphi
 from workshops.models import Vote
 
 pytestmark = pytest.mark.e2e

@@ -4,9 +4,9 @@ the observer's screen without reloading, and each sees the other in the presence
 import pytest
 from playwright.sync_api import expect
 
-from tests.workshops.factories_fops import build_needs, make_fop
+from tests.workshops.fops.factories import build_needs, make_fop
+from workshops.fops.selectors import fop_history_verify
 from workshops.models import FOP, FOPCapability
-from workshops.selectors.fops import fop_history_verify
 
 pytestmark = pytest.mark.e2e
 

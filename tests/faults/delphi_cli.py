@@ -13,8 +13,8 @@ def open_round(*, cycle_id: int, convener_id: int, capabilities: int) -> dict:
     """Accept ``capabilities`` capabilities, let every panel role vote, and open round 1."""
     from accounts.models import User
     from cycles.models import Cycle
+    from workshops.delphi.services import delphi_plan_ensure, delphi_plan_update, round_open
     from workshops.models import Capability
-    from workshops.services.delphi import delphi_plan_ensure, delphi_plan_update, round_open
 
     cycle = Cycle.objects.get(pk=cycle_id)
     convener = User.objects.get(pk=convener_id)
@@ -55,7 +55,7 @@ def round_state(*, round_id: int) -> dict:
 def close_round(*, round_id: int, convener_id: int) -> dict:
     """Close the round; the aggregation task goes to the real broker after commit."""
     from accounts.models import User
-    from workshops.services.delphi import round_close
+    from workshops.delphi.services import round_close
 
     rnd = round_close(round_id=round_id, actor=User.objects.get(pk=convener_id))
     return {"status": rnd.status, "sequence": rnd.sequence}
@@ -74,7 +74,7 @@ def results(*, round_id: int) -> list[dict]:
 
 def aggregate_now(*, round_id: int) -> list[dict]:
     """A clean run of the aggregation, in this process, then the stored results."""
-    from workshops.services.delphi_aggregation import round_aggregate
+    from workshops.delphi.aggregation import round_aggregate
 
     round_aggregate(round_id=round_id)
     return results(round_id=round_id)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from matching import library, services
 from matching.importers.base import ParsedFramework, ParsedStandard, ParsedStatement, save_framework
 from tests.matching.conftest import make_capability, make_framework
-from tests.workshops.factories_capture import FunctionalAreaFactory
+from tests.workshops.capture.factories import FunctionalAreaFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

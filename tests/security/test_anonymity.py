@@ -26,9 +26,9 @@ from config.asgi import application
 from cycles.models import Membership
 from tests.security.matrix import OK, ROWS
 from tests.security.test_permission_matrix import url_names, world  # noqa: F401 - the fixture
+from workshops.delphi.aggregation import round_aggregate
+from workshops.delphi.selectors import GROUP_MIN_ANSWERS
 from workshops.models import DelphiPlan, Round, Vote
-from workshops.selectors.delphi import GROUP_MIN_ANSWERS
-from workshops.services.delphi_aggregation import round_aggregate
 
 VIEWERS = ("technologist", "employer", "educator", "observer", "outsider", "anonymous")
 NEAR = 400  # characters: a name this close to a marker would attribute it
@@ -135,7 +135,7 @@ def test_counts_split_by_stakeholder_group_are_shown_only_from_three_answers(wor
 
 @pytest.mark.django_db(transaction=True)
 async def test_round_messages_never_carry_another_panellists_answer_or_identity(world, personas, panel):  # noqa: F811
-    from workshops.services.delphi import vote_cast
+    from workshops.delphi.services import vote_cast
 
     cookie = await database_sync_to_async(lambda: _session(personas.technologist))()
     ws = WebsocketCommunicator(

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from workshops.services.delphi import rounds_close_due
+from workshops.delphi.services import rounds_close_due
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.models import Cycle
-from workshops.services.capture import CapabilityImportError, capabilities_import
+from workshops.capture.services import CapabilityImportError, capabilities_import
 
 
 class Command(BaseCommand):

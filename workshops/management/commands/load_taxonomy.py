@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from workshops.services.taxonomy import DEFAULT_TAXONOMY_CSV, taxonomy_load_default
+from workshops.capture.taxonomy import DEFAULT_TAXONOMY_CSV, taxonomy_load_default
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.models import Cycle
-from workshops.fop_types import ProposalParameters
-from workshops.services.fop_proposals import ProposalError, clean_parameters, fop_propose
+from workshops.fops.proposals import ProposalError, clean_parameters, fop_propose
+from workshops.fops.types import ProposalParameters
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.models import Cycle
-from workshops.services.delphi import DelphiError
-from workshops.services.delphi_simulation import delphi_simulate
+from workshops.delphi.services import DelphiError
+from workshops.delphi.simulation import delphi_simulate
 
 
 class Command(BaseCommand):

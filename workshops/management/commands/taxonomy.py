@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from workshops.services.taxonomy import TaxonomyImportError, taxonomy_export_csv, taxonomy_import
+from workshops.capture.taxonomy import TaxonomyImportError, taxonomy_export_csv, taxonomy_import
 
 
 class Command(BaseCommand):

@@ -1,0 +1,106 @@
+"""The live FOP socket through the real ASGI application: presence and changes after commit."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+
+from config.asgi import application
+from tests.workshops.fops.factories import build_needs, make_fop
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def fop(personas):
+    levels, caps = build_needs(personas.cycle)
+    return make_fop(personas.cycle, capabilities=caps[:2], role_level=levels[0], reviewers=[personas.employer])
+
+
+async def open_socket(user, fop_id):
+    headers = [(b"origin", b"http://testserver")]
+    if user is not None:
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    communicator = WebsocketCommunicator(application, f"/ws/fops/{fop_id}/", headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def test_viewers_see_who_else_is_looking_and_who_left(personas, fop):
+    first, connected, _ = await open_socket(personas.observer, fop.pk)
+    assert connected
+    hello = await first.receive_json_from()
+    assert hello["type"] == "hello"
+
+    second, connected, _ = await open_socket(personas.employer, fop.pk)
+    assert connected
+    assert (await second.receive_json_from())["type"] == "hello"
+
+    joined = await first.receive_json_from(timeout=5)
+    assert (joined["type"], joined["action"], joined["name"]) == ("presence", "join", "Employer A")
+    here = await second.receive_json_from(timeout=5)
+    assert (here["type"], here["action"], here["name"]) == ("presence", "here", "Observer A")
+    assert "observer@a.test" not in str(here)
+
+    await second.disconnect()
+    left = await first.receive_json_from(timeout=5)
+    assert (left["action"], left["name"]) == ("leave", "Employer A")
+    await first.disconnect()
+
+
+async def test_a_committed_change_reaches_every_viewer(personas, fop):
+    viewer, connected, _ = await open_socket(personas.observer, fop.pk)
+    assert connected
+    await viewer.receive_json_from()
+    client = Client()
+    await sync_to_async(client.force_login)(personas.employer)
+    cap_id = await sync_to_async(lambda: fop.entries.order_by("capability__ref").first().capability_id)()
+    url = reverse("workshops:fop_capability_change", args=[personas.cycle.slug, fop.pk, cap_id])
+    response = await sync_to_async(client.post)(url, {"proficiency": 3})
+    assert response.status_code == 302
+    message = await viewer.receive_json_from(timeout=5)
+    assert (message["type"], message["action"], message["actor"]) == ("changed", "uprate", "Employer A")
+    assert "Expert" in message["summary"]
+    await viewer.disconnect()
+
+
+async def test_a_refused_change_sends_nothing(personas, fop):
+    viewer, connected, _ = await open_socket(personas.observer, fop.pk)
+    assert connected
+    await viewer.receive_json_from()
+    client = Client()
+    await sync_to_async(client.force_login)(personas.educator)
+    cap_id = await sync_to_async(lambda: fop.entries.first().capability_id)()
+    url = reverse("workshops:fop_capability_change", args=[personas.cycle.slug, fop.pk, cap_id])
+    response = await sync_to_async(client.post)(url, {"proficiency": 3})
+    assert response.status_code == 403
+    assert await viewer.receive_nothing(timeout=0.5)
+    await viewer.disconnect()
+
+
+async def test_outsiders_and_anonymous_visitors_are_refused(personas, fop):
+    _, connected, code = await open_socket(personas.outsider, fop.pk)
+    assert not connected and code == 4404
+    _, connected, code = await open_socket(None, fop.pk)
+    assert not connected and code == 4401
+
+
+async def test_the_socket_only_listens(personas, fop):
+    viewer, connected, _ = await open_socket(personas.employer, fop.pk)
+    await viewer.receive_json_from()
+    await viewer.send_json_to({"type": "set", "proficiency": 3})
+    reply = await viewer.receive_json_from()
+    assert reply["type"] == "error" and "only listens" in reply["message"]
+    await viewer.send_json_to({"type": "ping"})
+    assert (await viewer.receive_json_from())["type"] == "pong"
+    await viewer.disconnect()

@@ -1,0 +1,52 @@
+"""The live capture screen: members of a cycle hear about new and changed capability statements.
+
+Statements are submitted over HTTP (one service path, forms with errors); the socket only
+listens. Events arrive after commit through ``workshops.realtime``.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from workshops import realtime
+from workshops.capture.selectors import capture_access
+from workshops.capture.services import CAPTURE_GROUP
+
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_A_MEMBER = 4404
+
+
+class CaptureConsumer(AsyncJsonWebsocketConsumer):
+    group: str | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        access = await database_sync_to_async(capture_access)(user=user, slug=slug)
+        if access is None:
+            await self.close(code=CLOSE_NOT_A_MEMBER)
+            return
+        # Join before accepting so no event committed after the page loaded is missed.
+        self.group = realtime.group_name(CAPTURE_GROUP, access.cycle.id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json({"type": "hello", "cycle": slug})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json(
+                {"type": "error", "message": "This socket only listens: submit statements with the form."}
+            )
+
+    async def capture_event(self, event: dict) -> None:
+        await self.send_json({"type": "capture", "action": event["action"], "capabilities": event["capabilities"]})

@@ -1,1 +1,0 @@
-"""Websocket consumers of the workshops app, one module per live screen."""

@@ -1,0 +1,88 @@
+"""Forms of the Delphi pages (validation of what people type; the rules live in the services)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+
+from workshops.delphi.services import VOTING_ROLE_CHOICES
+from workshops.models import DelphiPlan
+
+
+class DelphiPlanForm(forms.Form):
+    voting_roles = forms.MultipleChoiceField(
+        label="Roles that vote",
+        choices=[(str(r), r.label) for r in VOTING_ROLE_CHOICES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Members with these roles answer the rounds; everyone else follows progress.",
+    )
+    min_responses = forms.IntegerField(
+        label="Minimum answers per item", min_value=1, max_value=1000, initial=3,
+        help_text="An item with fewer answers cannot reach consensus.",
+    )  # fmt: skip
+    agreement_percent = forms.IntegerField(
+        label="Agreement needed (%)", min_value=1, max_value=100, initial=70,
+        help_text="Share of answers in the modal (most common) proficiency.",
+    )  # fmt: skip
+    iqr_max = forms.FloatField(
+        label="Largest interquartile range", min_value=0, max_value=3, initial=1.0,
+        help_text="IQR of the answers (0–3 scale) at or below which the panel agrees.",
+    )  # fmt: skip
+    stability_percent = forms.IntegerField(
+        label="Stable when fewer than (%) change", min_value=0, max_value=100, initial=15,
+        help_text="Of the panellists who answered an item in two consecutive rounds.",
+    )  # fmt: skip
+    max_rounds = forms.IntegerField(label="Maximum rounds", min_value=1, max_value=10, initial=3)
+    feedback_mode = forms.ChoiceField(
+        label="Feedback", choices=DelphiPlan.FeedbackMode.choices, widget=forms.RadioSelect,
+        help_text="Classic: the group's answers are shown after a round closes. Live: as they arrive.",
+    )  # fmt: skip
+    live_quorum = forms.IntegerField(
+        label="Live quorum", min_value=0, max_value=1000, initial=0, required=False,
+        help_text="Answers an item needs before its live distribution is shown (0: from the first answer).",
+    )  # fmt: skip
+
+    @classmethod
+    def initial_from(cls, plan: DelphiPlan) -> dict:
+        return {
+            "voting_roles": plan.voting_roles,
+            "min_responses": plan.min_responses,
+            "agreement_percent": round(plan.agreement_threshold * 100),
+            "iqr_max": plan.iqr_max,
+            "stability_percent": round(plan.stability_threshold * 100),
+            "max_rounds": plan.max_rounds,
+            "feedback_mode": plan.feedback_mode,
+            "live_quorum": plan.live_quorum,
+        }
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "voting_roles": list(data["voting_roles"]),
+            "min_responses": data["min_responses"],
+            "agreement_threshold": data["agreement_percent"] / 100,
+            "iqr_max": data["iqr_max"],
+            "stability_threshold": data["stability_percent"] / 100,
+            "max_rounds": data["max_rounds"],
+            "feedback_mode": data["feedback_mode"],
+            "live_quorum": data.get("live_quorum") or 0,
+        }
+
+
+class RoundOpenForm(forms.Form):
+    deadline = forms.DateTimeField(
+        label="Deadline (optional)", required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="The round closes by itself at this time; leave empty to close it by hand.",
+    )  # fmt: skip
+    items = forms.MultipleChoiceField(label="Items in this round", required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, proposed=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [(str(item.pk), str(item)) for item in proposed]
+
+    def clean_deadline(self):
+        deadline = self.cleaned_data.get("deadline")
+        if deadline is not None and deadline <= timezone.now():
+            raise forms.ValidationError("The deadline must be in the future.")
+        return deadline

@@ -1,0 +1,254 @@
+"""Live Delphi events: the round's group, and coalesced broadcasts of its state.
+
+A vote changes the round's progress; sending a message to every connected screen for every vote
+would cost (votes × screens) frames, which a room of 200 panellists voting at once cannot afford.
+So a change only *announces* the round: within ``DELPHI_PROGRESS_INTERVAL`` seconds (default
+0.5 s) the server reads the round's state once and sends one progress message (and, where
+allowed, one distribution message) to the group. The state is read after the change committed,
+so the last change of a burst is always included; clients order messages by ``sequence``.
+
+With several server processes sharing a Redis channel layer, each process coalesces the changes
+it saw on its own timer, so every screen would get the round's state once per process per
+interval. A short Redis lease per round (``SET NX PX interval``) lets one process broadcast per
+interval; a process that finds the lease taken tries again when it expires, and skips the send
+if the state it reads is the one already broadcast (a digest kept beside the lease).
+
+Broadcasts are best-effort: a failure is logged and never reaches the vote that caused it; a
+client that missed messages asks for a snapshot (``resync``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import logging
+import os
+import threading
+from contextlib import contextmanager
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+from workshops.realtime import group_name, send_after_commit
+
+logger = logging.getLogger(__name__)
+
+GROUP_KIND = "round"
+
+
+def round_group(round_id: int) -> str:
+    """``round-<id>``: the one group of a round's live screens."""
+    return group_name(GROUP_KIND, round_id)
+
+
+def _interval() -> float:
+    value = getattr(settings, "DELPHI_PROGRESS_INTERVAL", None)
+    if value is None:
+        value = os.environ.get("DELPHI_PROGRESS_INTERVAL") or 0.5
+    return float(value)
+
+
+def round_state_messages(round_id: int) -> list[dict]:
+    """Group messages describing the round now (its state, and whether it closed)."""
+    from workshops.delphi.selectors import distributions_visible, plan_for, round_counts, round_progress
+    from workshops.models import Round
+
+    rnd = Round.objects.select_related("cycle").get(pk=round_id)
+    plan = plan_for(rnd.cycle)
+    counts = round_counts(round_id)
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    progress["revealed"] = rnd.results_revealed
+    quorum = max(plan.live_quorum, 1)
+    # One group message carries both progress and distributions (half the channel-layer traffic);
+    # each consumer turns it into the frames its viewer may see.
+    # One group message carries progress and distributions, already encoded (one json.dumps per
+    # broadcast instead of one per screen); each consumer forwards the frames its viewer may see.
+    distribution = {"type": "distribution", "round": rnd.pk, "sequence": progress["sequence"]}
+    items_all = {str(k): v for k, v in counts.items() if sum(v) > 0}
+    items_public = {str(k): v for k, v in counts.items() if sum(v) >= quorum}
+    public = distributions_visible(rnd=rnd, plan=plan, is_convener=False)
+    messages = [
+        {
+            "type": "round.state",
+            "progress": json.dumps(progress),
+            "distribution_all": json.dumps({**distribution, "items": items_all}),
+            "distribution_public": json.dumps({**distribution, "items": items_public}) if public else None,
+        }
+    ]
+    if rnd.status == Round.Status.CLOSED:
+        messages.append(
+            {
+                "type": "round.closed",
+                "payload": {"type": "round_closed", "round": rnd.pk, "sequence": progress["sequence"]},
+            }
+        )
+    return messages
+
+
+# --- Coalescing ----------------------------------------------------------------------------------
+
+_loop: asyncio.AbstractEventLoop | None = None
+_pending: set[int] = set()
+_last_sent: dict[int, float] = {}
+_local = threading.local()
+
+
+def register_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the consumer: broadcasts of this process are coalesced on the server's loop."""
+    global _loop
+    _loop = loop
+
+
+def announce_round_change(round_id: int) -> None:
+    """Something in the round changed and is committed. Never raises."""
+    try:
+        batch = getattr(_local, "batch", None)
+        if batch is not None:
+            batch.add(round_id)
+            return
+        interval = _interval()
+        loop = _loop
+        if interval > 0 and loop is not None and loop.is_running():
+            # A fresh context: the caller's (a sync_to_async worker) must not leak into the flush task.
+            loop.call_soon_threadsafe(_schedule, loop, round_id, interval, context=contextvars.Context())
+        else:
+            broadcast_round_state(round_id)
+    except Exception:  # noqa: BLE001 - best effort: the vote is committed whatever happens here
+        logger.exception("Announcing a change of round %s failed", round_id)
+
+
+def broadcast_round_state(round_id: int) -> None:
+    """Send the round's state now, from synchronous code."""
+    try:
+        for message in round_state_messages(round_id):
+            send_after_commit(round_group(round_id), message)
+    except Exception:  # noqa: BLE001
+        logger.exception("Broadcasting round %s failed", round_id)
+
+
+def _schedule(loop: asyncio.AbstractEventLoop, round_id: int, interval: float, wait: float | None = None) -> None:
+    if round_id in _pending:
+        return
+    _pending.add(round_id)
+    if wait is None:
+        wait = max(0.0, _last_sent.get(round_id, 0.0) + interval - loop.time())
+    loop.call_later(wait, lambda: loop.create_task(_flush(loop, round_id), context=contextvars.Context()))
+
+
+_FLUSH_RETRIES = 5
+_failures: dict[int, int] = {}
+
+
+def _read_round_state(round_id: int) -> list[dict]:
+    try:
+        return round_state_messages(round_id)
+    except (InterfaceError, OperationalError):
+        # The database dropped this thread's persistent connection (restart, failover): the last
+        # change of a burst must still reach the screens, so read again on a fresh connection.
+        connection.close()
+        return round_state_messages(round_id)
+
+
+# --- One broadcaster per round across server processes ------------------------------------------
+
+_redis_client = None
+_redis_lock = threading.Lock()
+
+
+def _shared_redis():
+    """The Redis the server processes share (services mode), or None with one process."""
+    global _redis_client
+    url = getattr(settings, "REDIS_URL", None)
+    if not url:
+        return None
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
+
+            _redis_client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return _redis_client
+
+
+def _keys(round_id: int) -> tuple[str, str]:
+    # The database name keeps separate installations (and test databases) on one Redis apart.
+    base = f"delphi:broadcast:{settings.DATABASES['default'].get('NAME')}:{round_id}"
+    return f"{base}:lease", f"{base}:digest"
+
+
+def _digest(messages: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+
+
+def _claim_and_read(round_id: int, interval: float) -> tuple[list[dict], float]:
+    """The messages this process should send now, and how long to wait before trying again.
+
+    ``([], wait)`` with ``wait > 0``: another process holds the round's lease; try again then.
+    ``([], 0)``: the state is the one another process already sent; nothing to do.
+    """
+    client = _shared_redis()
+    if client is None:
+        return _read_round_state(round_id), 0.0
+    lease, digest_key = _keys(round_id)
+    if not client.set(lease, os.getpid(), nx=True, px=max(int(interval * 1000), 1)):
+        remaining = client.pttl(lease)
+        return [], max(remaining, 1) / 1000 if remaining > 0 else 0.001
+    messages = _read_round_state(round_id)
+    if client.get(digest_key) == _digest(messages).encode():
+        return [], 0.0
+    return messages, 0.0
+
+
+def _remember_sent(round_id: int, messages: list[dict], interval: float) -> None:
+    # Only after the send succeeded: a failed send is retried and must not then be skipped.
+    client = _shared_redis()
+    if client is not None and messages:
+        client.set(_keys(round_id)[1], _digest(messages), ex=max(60, int(interval * 20)))
+
+
+async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
+    # Cleared before reading, so a change committed while we read schedules another flush.
+    _pending.discard(round_id)
+    _last_sent[round_id] = loop.time()
+    try:
+        interval = _interval()
+        messages, retry_in = await database_sync_to_async(_claim_and_read)(round_id, interval)
+        if retry_in > 0:
+            # Another process is broadcasting this round: ours follows once its lease ends, and
+            # reads the state then, so a change made here in the meantime is not left out.
+            _schedule(loop, round_id, interval, wait=retry_in)
+            return
+        layer = get_channel_layer()
+        for message in messages:
+            await layer.group_send(round_group(round_id), message)
+        if messages:
+            await sync_to_async(_remember_sent, thread_sensitive=False)(round_id, messages, interval)
+        _failures.pop(round_id, None)
+    except Exception:  # noqa: BLE001
+        logger.exception("Broadcasting round %s failed", round_id)
+        # Nothing else may change in the round for a while, so a lost broadcast would leave every
+        # screen behind: try again (bounded, backing off) once Redis or the database is back.
+        failures = _failures.get(round_id, 0) + 1
+        if failures <= _FLUSH_RETRIES:
+            _failures[round_id] = failures
+            _schedule(loop, round_id, _interval() * 2**failures)
+        else:
+            _failures.pop(round_id, None)
+
+
+@contextmanager
+def batched_announcements():
+    """Collect announcements (e.g. a simulation casting thousands of votes) and send each round once."""
+    outer = getattr(_local, "batch", None)
+    _local.batch = set() if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            batch, _local.batch = _local.batch, None
+            for round_id in sorted(batch):
+                broadcast_round_state(round_id)

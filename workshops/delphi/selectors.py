@@ -1,0 +1,393 @@
+"""Reads of the Delphi: who may see a round, its progress, snapshots, grids, feedback and results.
+
+Anonymity is decided here: nothing returned to a panellist carries another panellist's answer;
+distributions are counts only, and counts split by stakeholder group are suppressed below
+``GROUP_MIN_ANSWERS``. Only the convener's views list individual answers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Count
+from django.http import Http404
+
+from cycles.access import Access, access_for, get_cycle_for_member
+from cycles.models import Cycle, Membership, Role, RoleLevel
+from workshops.delphi.aggregation import Rule, item_statistics
+from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResult, Proficiency, Round, Vote
+
+GROUP_MIN_ANSWERS = 3
+ROUND_NOT_IN_CYCLE = "There is no such round in this cycle."
+
+
+@dataclass(frozen=True)
+class RoundAccess:
+    round: Round
+    plan: DelphiPlan
+    access: Access
+
+    @property
+    def is_convener(self) -> bool:
+        return self.access.is_convener
+
+    @property
+    def can_vote(self) -> bool:
+        return self.access.membership is not None and self.access.role in self.plan.voting_roles
+
+
+def plan_for(cycle: Cycle) -> DelphiPlan:
+    """The cycle's plan, or an unsaved one with the defaults (reads never write)."""
+    from workshops.delphi.services import DEFAULT_VOTING_ROLES
+
+    plan = DelphiPlan.objects.filter(cycle=cycle).first()
+    return plan or DelphiPlan(cycle=cycle, voting_roles=list(DEFAULT_VOTING_ROLES))
+
+
+def round_access(*, user, round_id: int) -> RoundAccess | None:
+    """A member's access to a round (for the websocket), or None when they have none."""
+    rnd = Round.objects.select_related("cycle").filter(pk=round_id).first()
+    if rnd is None:
+        return None
+    access = access_for(user, rnd.cycle)
+    if access is None:
+        return None
+    return RoundAccess(round=rnd, plan=plan_for(rnd.cycle), access=access)
+
+
+def get_round_for_member(request, slug: str, number: int, roles=None) -> RoundAccess:
+    """View helper: 404 for outsiders or a missing round, 403 for a role not allowed."""
+    access = get_cycle_for_member(request, slug, roles=roles)
+    rnd = Round.objects.filter(cycle=access.cycle, number=number).first()
+    if rnd is None:
+        raise Http404(ROUND_NOT_IN_CYCLE)
+    return RoundAccess(round=rnd, plan=plan_for(access.cycle), access=access)
+
+
+def rounds_of(cycle: Cycle):
+    return Round.objects.filter(cycle=cycle).annotate(n_items=Count("items", distinct=True)).order_by("number")
+
+
+def current_round(cycle: Cycle) -> Round | None:
+    return Round.objects.filter(cycle=cycle).order_by("-number").first()
+
+
+def voter_ids(cycle_id: int, plan: DelphiPlan) -> list[int]:
+    return list(
+        Membership.objects.filter(cycle_id=cycle_id, status=Membership.Status.ACTIVE, role__in=plan.voting_roles)
+        .order_by()
+        .values_list("user_id", flat=True)
+    )
+
+
+# --- Live state ----------------------------------------------------------------------------------
+
+
+def round_counts(round_id: int) -> dict[int, list[int]]:
+    """Answers per value 0–3 for every item of the round (counts only, never who)."""
+    counts: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in Round.items.through.objects.filter(
+        round_id=round_id).values_list("delphiitem_id", flat=True)}  # fmt: skip
+    for item_id, value, n in (
+        Vote.objects.filter(round_id=round_id).values_list("item_id", "value").annotate(n=Count("id"))
+    ):
+        counts.setdefault(item_id, [0, 0, 0, 0])[value] = n
+    return counts
+
+
+def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]] | None = None) -> dict:
+    counts = counts if counts is not None else round_counts(rnd.pk)
+    n_items = len(counts)
+    per_panellist = list(
+        Vote.objects.filter(round_id=rnd.pk)
+        .order_by()
+        .values("panellist")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
+    eligible = (
+        Membership.objects.filter(cycle_id=rnd.cycle_id, status=Membership.Status.ACTIVE, role__in=plan.voting_roles)
+        .order_by()
+        .count()
+    )
+    return {
+        "type": "progress",
+        "round": rnd.pk,
+        "sequence": rnd.sequence,
+        "status": rnd.status,
+        "answers": {str(k): sum(v) for k, v in counts.items()},
+        "panellists": {
+            "eligible": eligible,
+            "started": len(per_panellist),
+            "finished": sum(1 for n in per_panellist if n >= n_items and n_items),
+        },
+    }
+
+
+def distributions_visible(*, rnd: Round, plan: DelphiPlan, is_convener: bool) -> bool:
+    """Whether a viewer may see group distributions of this round now."""
+    if is_convener:
+        return True
+    if rnd.status == Round.Status.CLOSED:
+        return rnd.results_revealed
+    return plan.is_live and rnd.results_revealed
+
+
+def round_distributions(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]] | None = None,
+                        is_convener: bool = False) -> dict[str, list[int]]:  # fmt: skip
+    """Counts per item that meet the live quorum (the convener sees every item)."""
+    counts = counts if counts is not None else round_counts(rnd.pk)
+    quorum = 0 if is_convener else max(plan.live_quorum, 0)
+    return {str(k): v for k, v in counts.items() if sum(v) >= max(quorum, 1)}
+
+
+def round_snapshot(*, view: RoundAccess, user) -> dict:
+    """Everything a client needs to (re)draw a round. The round is read first, so the sequence
+    it carries is never newer than the state that follows it."""
+    rnd = Round.objects.get(pk=view.round.pk)
+    plan = view.plan
+    is_convener = view.is_convener
+    counts = round_counts(rnd.pk)
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    mine = {
+        str(item_id): {"value": value, "rationale": rationale}
+        for item_id, value, rationale in Vote.objects.filter(round_id=rnd.pk, panellist_id=user.pk)
+        .order_by()
+        .values_list("item_id", "value", "rationale")
+    }
+    visible = distributions_visible(rnd=rnd, plan=plan, is_convener=is_convener)
+    return {
+        "type": "snapshot",
+        "round": rnd.pk,
+        "number": rnd.number,
+        "status": rnd.status,
+        "sequence": progress["sequence"],
+        "deadline": rnd.deadline.isoformat() if rnd.deadline else None,
+        "feedback_mode": plan.feedback_mode,
+        "revealed": rnd.results_revealed,
+        "can_vote": view.can_vote and rnd.status == Round.Status.OPEN,
+        "items": sorted(int(k) for k in counts),
+        "mine": mine,
+        "progress": {"answers": progress["answers"], "panellists": progress["panellists"]},
+        "distributions": (
+            round_distributions(rnd=rnd, plan=plan, counts=counts, is_convener=is_convener) if visible else None
+        ),
+    }
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+
+
+def _group_split(group_counts: dict[str, list[int]]) -> list[dict]:
+    rows = []
+    for group, counts in sorted(group_counts.items()):
+        n = sum(counts)
+        shown = n >= GROUP_MIN_ANSWERS
+        rows.append(
+            {"group": group, "n": n, "counts": counts if shown else None, "coded": _coded(counts) if shown else None}
+        )
+    return rows
+
+
+def _rationales(round_id: int, item_ids) -> dict[int, list[str]]:
+    """Anonymous rationales per item, in a stable order that does not follow who wrote first."""
+    out: dict[int, list[str]] = defaultdict(list)
+    rows = Vote.objects.filter(round_id=round_id, item_id__in=list(item_ids)).exclude(rationale="")
+    for item_id, text in rows.values_list("item_id", "rationale"):
+        out[item_id].append(text)
+    for texts in out.values():
+        texts.sort(key=str.casefold)
+    return out
+
+
+def _coded(counts: list[int] | None) -> list[tuple] | None:
+    if counts is None:
+        return None
+    return [(PROFICIENCY_CODES[v], label, counts[v]) for v, label in Proficiency.choices]
+
+
+def round_grid(*, view: RoundAccess, user) -> dict:
+    """The voting grid: capabilities × role levels of the round, with the viewer's own answers, the
+    number of answers per item, the live distribution where the viewer may see it and (in later
+    rounds) the feedback from the previous round."""
+    rnd = view.round
+    counts = round_counts(rnd.pk)
+    visible = distributions_visible(rnd=rnd, plan=view.plan, is_convener=view.is_convener)
+    shown = round_distributions(rnd=rnd, plan=view.plan, counts=counts, is_convener=view.is_convener) if visible else {}
+    items = list(
+        DelphiItem.objects.filter(rounds=rnd)
+        .select_related("capability", "role_level")
+        .order_by("capability__ref", "role_level__order", "role_level_id")
+    )
+    levels = list(RoleLevel.objects.filter(pk__in={i.role_level_id for i in items}).order_by("order", "pk"))
+    mine = {v.item_id: v for v in Vote.objects.filter(round=rnd, panellist=user)}
+    previous = Round.objects.filter(cycle_id=rnd.cycle_id, number=rnd.number - 1).first()
+    feedback: dict[int, dict] = {}
+    if previous is not None:
+        results = {r.item_id: r for r in ItemResult.objects.filter(round=previous, item__in=items)}
+        before = dict(Vote.objects.filter(round=previous, panellist=user).values_list("item_id", "value"))
+        notes = _rationales(previous.pk, results)
+        for item_id, result in results.items():
+            feedback[item_id] = {
+                "result": result,
+                "counts": [
+                    (value, label, PROFICIENCY_CODES[value], count, count == max(result.counts or [0]))
+                    for (value, label), count in zip(Proficiency.choices, result.counts, strict=False)
+                ],
+                "max_count": max(result.counts or [0]) or 1,
+                "mine": before.get(item_id),
+                "rationales": notes.get(item_id, []),
+                "groups": _group_split(result.group_counts),
+            }
+    rows: dict[int, dict] = {}
+    for item in items:
+        row = rows.setdefault(item.capability_id, {"capability": item.capability, "cells": {}})
+        vote = mine.get(item.pk)
+        row["cells"][item.role_level_id] = {
+            "item": item,
+            "vote": vote,
+            "feedback": feedback.get(item.pk),
+            "answers": sum(counts.get(item.pk, [])),
+            "dist": _coded(shown.get(str(item.pk))),
+        }
+    grid = []
+    for row in rows.values():
+        row["cells"] = [row["cells"].get(level.pk) for level in levels]
+        grid.append(row)
+    return {
+        "levels": levels,
+        "rows": grid,
+        "answered": len(mine),
+        "total": len(items),
+        "previous": previous,
+        "choices": [(value, label, PROFICIENCY_CODES[value]) for value, label in Proficiency.choices],
+        "visible": visible,
+    }
+
+
+def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
+    """Live answer counts and a provisional consensus status per item, for the room's projector."""
+    items = list(
+        DelphiItem.objects.filter(rounds=rnd)
+        .select_related("capability", "role_level")
+        .order_by("capability__ref", "role_level__order", "role_level_id")
+    )
+    counts = round_counts(rnd.pk)
+    matrix = np.array([counts.get(i.pk, [0, 0, 0, 0]) for i in items], dtype=np.int64).reshape(-1, 4)
+    stats = item_statistics(matrix, Rule.from_plan(plan))
+    levels = list(RoleLevel.objects.filter(pk__in={i.role_level_id for i in items}).order_by("order", "pk"))
+    results = {r.item_id: r for r in ItemResult.objects.filter(round=rnd)} if rnd.aggregated_at else {}
+    rows: dict[int, dict] = {}
+    for idx, item in enumerate(items):
+        n = int(stats["n"][idx])
+        if item.pk in results:
+            result = results[item.pk]
+            status = "consensus" if result.consensus else ("stable" if result.stable else "open")
+        elif n == 0:
+            status = "empty"
+        else:
+            status = "consensus" if bool(stats["consensus"][idx]) else "open"
+        modal = int(stats["modal"][idx])
+        row = rows.setdefault(item.capability_id, {"capability": item.capability, "cells": {}})
+        row["cells"][item.role_level_id] = {
+            "item": item,
+            "n": n,
+            "counts": matrix[idx].tolist(),
+            "status": status,
+            "modal": modal if modal >= 0 else None,
+            "agreement": None if n == 0 else float(stats["agreement"][idx]),
+        }
+    grid = [{"capability": r["capability"], "cells": [r["cells"].get(lv.pk) for lv in levels]} for r in rows.values()]
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    return {"levels": levels, "rows": grid, "progress": progress}
+
+
+def consensus_results(*, cycle: Cycle) -> list[dict]:
+    """The agreed proficiency per capability × role level and how it was reached."""
+    items = list(
+        DelphiItem.objects.filter(cycle=cycle)
+        .select_related("capability", "role_level")
+        .order_by("capability__ref", "role_level__order", "role_level_id")
+    )
+    last_results: dict[int, ItemResult] = {}
+    for result in ItemResult.objects.filter(round__cycle=cycle).select_related("round").order_by("round__number"):
+        last_results[result.item_id] = result
+    rows = []
+    for item in items:
+        result = last_results.get(item.pk)
+        if item.outcome == DelphiItem.Outcome.CONSENSUS:
+            value = item.consensus_value
+        elif item.outcome and result is not None and result.median is not None:
+            # Stable or no consensus: the group median, rounded half down (conservative).
+            value = int(np.ceil(result.median - 0.5))
+        else:
+            value = None
+        rows.append(
+            {
+                "item": item,
+                "capability": item.capability,
+                "role_level": item.role_level,
+                "outcome": item.outcome,
+                "outcome_label": item.get_outcome_display() if item.outcome else "Undecided",
+                "round": item.outcome_round,
+                "value": value,
+                "value_label": Proficiency(value).label if value is not None else "",
+                "result": result,
+            }
+        )
+    return rows
+
+
+def delphi_report(*, cycle: Cycle) -> dict:
+    plan = plan_for(cycle)
+    rounds = list(Round.objects.filter(cycle=cycle).annotate(n_items=Count("items", distinct=True)).order_by("number"))
+    outcomes = dict(
+        DelphiItem.objects.filter(cycle=cycle)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    return {
+        "plan": plan,
+        "voting_roles": [Role(r).label for r in plan.voting_roles if r in Role.values],
+        "rounds": rounds,
+        "items_total": DelphiItem.objects.filter(cycle=cycle).count(),
+        "outcomes": {
+            "consensus": outcomes.get(DelphiItem.Outcome.CONSENSUS, 0),
+            "stable": outcomes.get(DelphiItem.Outcome.STABLE, 0),
+            "no_consensus": outcomes.get(DelphiItem.Outcome.NO_CONSENSUS, 0),
+            "undecided": outcomes.get("", 0),
+        },
+    }
+
+
+def round_results(*, rnd: Round) -> list[ItemResult]:
+    return list(
+        ItemResult.objects.filter(round=rnd)
+        .select_related("item__capability", "item__role_level")
+        .order_by("item__capability__ref", "item__role_level__order")
+    )
+
+
+def grid_cell(grid: dict, item_id) -> dict | None:
+    """The grid cell of one item (for re-rendering a single cell after an htmx vote)."""
+    try:
+        item_id = int(item_id)
+    except (TypeError, ValueError):
+        return None
+    for row in grid["rows"]:
+        for cell in row["cells"]:
+            if cell is not None and cell["item"].pk == item_id:
+                return cell
+    return None
+
+
+def round1_item_count(cycle: Cycle) -> int:
+    """Items round 1 would ask about: accepted capabilities × role levels."""
+    from workshops.models import Capability
+
+    return (
+        Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).count()
+        * RoleLevel.objects.filter(cycle=cycle).count()
+    )

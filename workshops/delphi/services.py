@@ -1,0 +1,459 @@
+"""Writes of the Delphi: the plan, rounds and votes.
+
+``vote_cast`` is the single path every vote takes (websocket, htmx POST, simulation). A vote is
+acknowledged only once committed; a resent client id gets the acknowledgement it got the first
+time and changes nothing. Progress broadcasts go out after commit and never fail a vote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from cycles.models import AuditEvent, Cycle, Membership, Role, RoleLevel
+from workshops.models import Capability, DelphiItem, DelphiPlan, ItemResult, Round, Vote, VoteReceipt
+
+logger = logging.getLogger(__name__)
+
+# Messages that tests and clients rely on.
+PLAN_LOCKED = "The Delphi plan is locked: round 1 has opened, so its rules can no longer change."
+PLAN_NO_VOTING_ROLES = "Choose at least one role that votes."
+PLAN_BAD_ROLE = "“{role}” is not a role that can vote (choose technologist, employer or educator)."
+ROUND_NOT_OPEN = "This round is not open: votes are no longer accepted."
+ROUND_NOT_FOUND = "There is no such round in this cycle."
+ITEM_NOT_IN_ROUND = "This item is not part of this round."
+VALUE_OUT_OF_RANGE = "A proficiency must be 0 (Not needed), 1 (Awareness), 2 (Practitioner) or 3 (Expert)."
+NOT_A_MEMBER = "You are not a member of this cycle."
+NOT_A_VOTER = "Your role in this cycle does not vote in this Delphi."
+CLIENT_ID_TOO_LONG = "The client id must be at most 64 characters."
+RATIONALE_TOO_LONG = "A rationale must be at most {limit} characters."
+ROUND_STILL_OPEN = "Round {number} is still open: close it before opening another."
+NO_ITEMS = "There is nothing to vote on yet: accept capabilities and define role levels first."
+MAX_ROUNDS_REACHED = "The plan allows {max_rounds} rounds and all of them have run."
+NOTHING_TO_CARRY = "Every item has reached consensus or is stable: the Delphi is complete."
+ITEM_NOT_PROPOSED = "Item {item} is not among the items proposed for this round."
+NO_ITEMS_CHOSEN = "Choose at least one item for the round."
+DEADLINE_IN_PAST = "The deadline must be in the future."
+ROUND_ALREADY_CLOSED = "This round is already closed."
+
+VOTING_ROLE_CHOICES = [Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR]
+DEFAULT_VOTING_ROLES = [str(Role.TECHNOLOGIST), str(Role.EMPLOYER)]
+RATIONALE_LIMIT = 2000
+CLIENT_ID_LIMIT = 64
+
+
+class DelphiError(Exception):
+    """An expected refusal: ``code`` for machines, ``message`` for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class VoteAck:
+    client_id: str
+    round: int
+    item: int
+    value: int
+    rationale: str
+    sequence: int
+
+    def as_message(self) -> dict:
+        return {"type": "ack", **asdict(self)}
+
+
+def _audit(cycle_id: int, actor, verb: str, summary: str, **detail) -> None:
+    AuditEvent.objects.create(cycle_id=cycle_id, actor=actor, verb=verb, summary=summary[:400], detail=detail)
+
+
+def _announce(round_id: int) -> None:
+    # Imported here: the realtime module imports selectors, which import the models only.
+    from workshops.delphi.realtime import announce_round_change
+
+    transaction.on_commit(lambda: announce_round_change(round_id))
+
+
+# --- Plan ----------------------------------------------------------------------------------------
+
+
+def delphi_plan_ensure(*, cycle: Cycle) -> DelphiPlan:
+    plan, _ = DelphiPlan.objects.get_or_create(cycle=cycle, defaults={"voting_roles": list(DEFAULT_VOTING_ROLES)})
+    return plan
+
+
+@transaction.atomic
+def delphi_plan_update(
+    *,
+    cycle: Cycle,
+    actor,
+    voting_roles: list[str],
+    min_responses: int,
+    agreement_threshold: float,
+    iqr_max: float,
+    stability_threshold: float,
+    max_rounds: int,
+    feedback_mode: str,
+    live_quorum: int,
+) -> DelphiPlan:
+    delphi_plan_ensure(cycle=cycle)
+    plan = DelphiPlan.objects.select_for_update().get(cycle=cycle)
+    if plan.is_locked:
+        raise DelphiError("plan_locked", PLAN_LOCKED)
+    if not voting_roles:
+        raise DelphiError("invalid_plan", PLAN_NO_VOTING_ROLES)
+    for role in voting_roles:
+        if role not in VOTING_ROLE_CHOICES:
+            raise DelphiError("invalid_plan", PLAN_BAD_ROLE.format(role=role))
+    plan.voting_roles = [str(r) for r in voting_roles]
+    plan.min_responses = min_responses
+    plan.agreement_threshold = agreement_threshold
+    plan.iqr_max = iqr_max
+    plan.stability_threshold = stability_threshold
+    plan.max_rounds = max_rounds
+    plan.feedback_mode = feedback_mode
+    plan.live_quorum = live_quorum
+    plan.updated_at = timezone.now()
+    plan.full_clean()
+    plan.save()
+    _audit(cycle.pk, actor, "delphi.plan_updated", "Updated the Delphi plan", plan=_plan_dict(plan))
+    return plan
+
+
+def _plan_dict(plan: DelphiPlan) -> dict:
+    return {
+        "voting_roles": plan.voting_roles,
+        "min_responses": plan.min_responses,
+        "agreement_threshold": plan.agreement_threshold,
+        "iqr_max": plan.iqr_max,
+        "stability_threshold": plan.stability_threshold,
+        "max_rounds": plan.max_rounds,
+        "feedback_mode": plan.feedback_mode,
+        "live_quorum": plan.live_quorum,
+    }
+
+
+# --- Items and rounds ----------------------------------------------------------------------------
+
+
+def delphi_items_sync(*, cycle: Cycle) -> int:
+    """Create an item for every accepted capability × role level of the cycle (existing ones kept)."""
+    capabilities = list(
+        Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).values_list("pk", flat=True)
+    )
+    levels = list(RoleLevel.objects.filter(cycle=cycle).values_list("pk", flat=True))
+    existing = set(DelphiItem.objects.filter(cycle=cycle).values_list("capability_id", "role_level_id"))
+    new = [
+        DelphiItem(cycle=cycle, capability_id=c, role_level_id=r)
+        for c in capabilities
+        for r in levels
+        if (c, r) not in existing
+    ]
+    DelphiItem.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new)
+
+
+def round_proposed_item_ids(*, cycle: Cycle) -> list[int]:
+    """Items for the next round: all items for round 1, else the previous round's undecided items."""
+    last = Round.objects.filter(cycle=cycle).order_by("-number").first()
+    if last is None:
+        capabilities = Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED)
+        return list(
+            DelphiItem.objects.filter(cycle=cycle, capability__in=capabilities)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return list(
+        ItemResult.objects.filter(round=last, consensus=False, stable=False)
+        .order_by("item_id")
+        .values_list("item_id", flat=True)
+    )
+
+
+@transaction.atomic
+def round_open(*, cycle: Cycle, actor, deadline: datetime | None = None, item_ids: list[int] | None = None) -> Round:
+    """Open the next round. Round 1 locks the plan and creates the items."""
+    plan = delphi_plan_ensure(cycle=cycle)
+    plan = DelphiPlan.objects.select_for_update().get(pk=plan.pk)
+    if not plan.voting_roles:
+        raise DelphiError("invalid_plan", PLAN_NO_VOTING_ROLES)
+    if deadline is not None and deadline <= timezone.now():
+        raise DelphiError("invalid_deadline", DEADLINE_IN_PAST)
+    last = Round.objects.filter(cycle=cycle).order_by("-number").first()
+    if last is not None and last.status == Round.Status.OPEN:
+        raise DelphiError("round_open", ROUND_STILL_OPEN.format(number=last.number))
+    if last is None:
+        delphi_items_sync(cycle=cycle)
+    else:
+        if last.number >= plan.max_rounds:
+            raise DelphiError("max_rounds", MAX_ROUNDS_REACHED.format(max_rounds=plan.max_rounds))
+        if last.aggregated_at is None:
+            from workshops.delphi.aggregation import round_aggregate
+
+            round_aggregate(round_id=last.pk)
+    proposed = round_proposed_item_ids(cycle=cycle)
+    if not proposed:
+        raise DelphiError("no_items", NO_ITEMS if last is None else NOTHING_TO_CARRY)
+    if item_ids is not None:
+        chosen = [int(i) for i in item_ids]
+        missing = [i for i in chosen if i not in set(proposed)]
+        if missing:
+            raise DelphiError("invalid_items", ITEM_NOT_PROPOSED.format(item=missing[0]))
+        if not chosen:
+            raise DelphiError("invalid_items", NO_ITEMS_CHOSEN)
+        proposed = chosen
+    now = timezone.now()
+    rnd = Round.objects.create(
+        cycle=cycle,
+        number=(last.number + 1) if last else 1,
+        status=Round.Status.OPEN,
+        opened_at=now,
+        opened_by=actor,
+        deadline=deadline,
+        results_revealed=plan.is_live,
+    )
+    rnd.items.set(proposed)
+    if not plan.is_locked:
+        plan.locked_at = now
+        plan.save(update_fields=["locked_at"])
+    _audit(cycle.pk, actor, "delphi.round_opened", f"Opened Delphi round {rnd.number} with {len(proposed)} items",
+           round=rnd.number, items=len(proposed))  # fmt: skip
+    return rnd
+
+
+def round_close(*, round_id: int, actor=None, reason: str = Round.CloseReason.CONVENER) -> Round:
+    """Close a round (idempotent) and aggregate it after commit."""
+    with transaction.atomic():
+        rnd = Round.objects.select_for_update().get(pk=round_id)
+        if rnd.status == Round.Status.CLOSED:
+            return rnd
+        rnd.status = Round.Status.CLOSED
+        rnd.closed_at = timezone.now()
+        rnd.closed_by = actor
+        rnd.close_reason = reason
+        rnd.sequence = F("sequence") + 1
+        rnd.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "sequence"])
+        rnd.refresh_from_db()
+        why = "at its deadline" if reason == Round.CloseReason.DEADLINE else "by the convener"
+        _audit(rnd.cycle_id, actor, "delphi.round_closed", f"Closed Delphi round {rnd.number} {why}", round=rnd.number)
+        _announce(rnd.pk)
+        transaction.on_commit(lambda: _enqueue_aggregation(rnd.pk))
+    return rnd
+
+
+def _enqueue_aggregation(round_id: int) -> None:
+    from workshops.delphi.tasks import aggregate_round
+
+    aggregate_round.delay(round_id)
+
+
+def round_close_if_due(*, round_id: int, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    due = Round.objects.filter(pk=round_id, status=Round.Status.OPEN, deadline__lte=now).exists()
+    if due:
+        round_close(round_id=round_id, reason=Round.CloseReason.DEADLINE)
+    return due
+
+
+def rounds_close_due(*, now: datetime | None = None) -> list[int]:
+    """Close every open round whose deadline has passed; returns their ids."""
+    now = now or timezone.now()
+    ids = list(Round.objects.filter(status=Round.Status.OPEN, deadline__lte=now).values_list("pk", flat=True))
+    for round_id in ids:
+        round_close(round_id=round_id, reason=Round.CloseReason.DEADLINE)
+    return ids
+
+
+@transaction.atomic
+def round_reveal(*, round_id: int, actor, revealed: bool) -> Round:
+    rnd = Round.objects.select_for_update().get(pk=round_id)
+    rnd.results_revealed = revealed
+    rnd.sequence = F("sequence") + 1
+    rnd.save(update_fields=["results_revealed", "sequence"])
+    rnd.refresh_from_db()
+    verb = "Revealed" if revealed else "Hid"
+    _audit(rnd.cycle_id, actor, "delphi.results_revealed", f"{verb} the group results of round {rnd.number}",
+           round=rnd.number, revealed=revealed)  # fmt: skip
+    _announce(rnd.pk)
+    return rnd
+
+
+# --- Votes ---------------------------------------------------------------------------------------
+
+
+def _as_int(value, code: str, message: str) -> int:
+    if isinstance(value, bool):
+        raise DelphiError(code, message)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise DelphiError(code, message)
+
+
+def vote_cast(
+    *,
+    round_id: int,
+    panellist,
+    item_id,
+    value,
+    rationale: str = "",
+    client_id: str = "",
+    now: datetime | None = None,
+) -> VoteAck:
+    """Record (or change) a panellist's answer to one item of an open round. See the module doc."""
+    value = _as_int(value, "invalid_value", VALUE_OUT_OF_RANGE)
+    if value not in (0, 1, 2, 3):
+        raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
+    item_id = _as_int(item_id, "item_not_in_round", ITEM_NOT_IN_ROUND)
+    client_id = str(client_id or "")
+    if len(client_id) > CLIENT_ID_LIMIT:
+        raise DelphiError("invalid_request", CLIENT_ID_TOO_LONG)
+    rationale = (rationale or "").strip()
+    if len(rationale) > RATIONALE_LIMIT:
+        raise DelphiError("invalid_rationale", RATIONALE_TOO_LONG.format(limit=RATIONALE_LIMIT))
+    now = now or timezone.now()
+
+    rnd = _vote_context(round_id=int(round_id), panellist_pk=panellist.pk, item_id=item_id, client_id=client_id)
+    if rnd is None:
+        raise DelphiError("not_found", ROUND_NOT_FOUND)
+    round_pk = rnd["pk"]
+    if rnd["role"] is None:
+        raise DelphiError("not_a_member", NOT_A_MEMBER)
+    if rnd["role"] not in (rnd["cycle__delphi_plan__voting_roles"] or []):
+        raise DelphiError("not_a_voter", NOT_A_VOTER)
+    if rnd["receipt_id"] is not None:
+        return _ack(VoteReceipt.objects.get(pk=rnd["receipt_id"]))
+    if rnd["status"] != Round.Status.OPEN:
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    if rnd["deadline"] is not None and rnd["deadline"] <= now:
+        round_close_if_due(round_id=round_pk, now=now)
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    if not rnd["in_round"]:
+        raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
+
+    try:
+        with transaction.atomic():
+            sequence = _store_vote(round_pk, panellist.pk, item_id, value, rationale, client_id, now)
+    except IntegrityError:
+        # The same client id raced itself (a resend while the first was in flight, perhaps on
+        # another server): answer with the acknowledgement that won.
+        receipt = _receipt(round_pk, panellist.pk, client_id) if client_id else None
+        if receipt is None:
+            raise
+        return _ack(receipt)
+    return VoteAck(
+        client_id=client_id, round=round_pk, item=item_id, value=value, rationale=rationale, sequence=sequence
+    )
+
+
+# One read for every check of a vote (the hot path of a live room): the round, the caller's role,
+# the plan's voting roles, whether the item is in the round and any receipt for this client id.
+# Plain SQL: compiling the equivalent ORM query with three subqueries cost more than running it.
+# (Table names come from the models; every value is bound.)
+_VOTE_CONTEXT = (
+    "SELECT r.id, r.status, r.deadline, p.voting_roles, "  # noqa: S608
+    f"(SELECT m.role FROM {Membership._meta.db_table} m WHERE m.cycle_id = r.cycle_id AND m.user_id = %s "
+    "AND m.status = %s LIMIT 1), "
+    f"(SELECT 1 FROM {Round.items.through._meta.db_table} ri WHERE ri.round_id = r.id AND ri.delphiitem_id = %s LIMIT 1), "
+    f"(SELECT vr.id FROM {VoteReceipt._meta.db_table} vr WHERE vr.round_id = r.id AND vr.panellist_id = %s "
+    "AND vr.client_id = %s LIMIT 1) "
+    f"FROM {Round._meta.db_table} r LEFT JOIN {DelphiPlan._meta.db_table} p ON p.cycle_id = r.cycle_id WHERE r.id = %s"
+)
+
+
+def _vote_context(*, round_id: int, panellist_pk: int, item_id: int, client_id: str) -> dict | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _VOTE_CONTEXT,
+            [panellist_pk, Membership.Status.ACTIVE.value, item_id, panellist_pk, client_id or "", round_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, status, deadline, roles, role, in_round, receipt_id = row
+    if isinstance(roles, str):  # SQLite hands JSON back as text
+        roles = json.loads(roles)
+    if isinstance(deadline, str):
+        deadline = parse_datetime(deadline)
+    if deadline is not None and timezone.is_naive(deadline):
+        deadline = timezone.make_aware(deadline, UTC)
+    return {
+        "pk": pk,
+        "status": status,
+        "deadline": deadline,
+        "cycle__delphi_plan__voting_roles": roles or [],
+        "role": role,
+        "in_round": bool(in_round),
+        "receipt_id": receipt_id if client_id else None,
+    }
+
+
+_BUMP_SEQUENCE = (
+    f"UPDATE {Round._meta.db_table} SET sequence = sequence + 1 "  # noqa: S608 - table name from the model, values bound
+    "WHERE id = %s AND status = %s AND (deadline IS NULL OR deadline > %s) RETURNING sequence"
+)
+
+
+def _store_vote(round_pk: int, panellist_pk: int, item_id: int, value: int, rationale: str, client_id: str, now) -> int:
+    # An upsert (INSERT … ON CONFLICT DO UPDATE on the one-vote-per-item constraint): one
+    # statement whether this is the first answer or a change, and no race between the two.
+    Vote.objects.bulk_create(
+        [
+            Vote(
+                round_id=round_pk, item_id=item_id, panellist_id=panellist_pk, value=value, rationale=rationale,
+                client_id=client_id, created_at=now, updated_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["round", "item", "panellist"],
+        update_fields=["value", "rationale", "client_id", "updated_at"],
+    )  # fmt: skip
+    # Last, and conditional on the round still being open: the row lock is held only until commit,
+    # and a close that committed first makes this match nothing (so the vote rolls back).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BUMP_SEQUENCE, [round_pk, Round.Status.OPEN.value, connection.ops.adapt_datetimefield_value(now)]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    sequence = int(row[0])
+    if client_id:
+        VoteReceipt.objects.create(
+            round_id=round_pk,
+            panellist_id=panellist_pk,
+            client_id=client_id,
+            item_id=item_id,
+            value=value,
+            rationale=rationale,
+            sequence=sequence,
+            created_at=now,
+        )
+    _announce(round_pk)
+    return sequence
+
+
+def _receipt(round_pk: int, panellist_pk: int, client_id: str) -> VoteReceipt | None:
+    return (
+        VoteReceipt.objects.filter(round_id=round_pk, panellist_id=panellist_pk, client_id=client_id).order_by().first()
+    )
+
+
+def _ack(receipt: VoteReceipt) -> VoteAck:
+    return VoteAck(
+        client_id=receipt.client_id,
+        round=receipt.round_id,
+        item=receipt.item_id,
+        value=receipt.value,
+        rationale=receipt.rationale,
+        sequence=receipt.sequence,
+    )

@@ -1,0 +1,279 @@
+"""Delphi pages: thin views that authorise through cycles.access and call the services."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from cycles.access import get_cycle_for_convener, get_cycle_for_member
+from cycles.models import Role
+from workshops.delphi import selectors, services
+from workshops.delphi.forms import DelphiPlanForm, RoundOpenForm
+from workshops.models import DelphiItem, Round
+
+PLAN_SAVED = "The Delphi plan is saved."
+ROUND_OPENED = "Round {number} is open with {items} items."
+ROUND_CLOSED = "Round {number} is closed; its results are being computed."
+RESULTS_SHOWN = "Group results are now shown to the panel."
+RESULTS_HIDDEN = "Group results are hidden from the panel."
+VOTE_SAVED = "Your answer is saved."
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) -> selectors.RoundAccess:
+    view = selectors.get_round_for_member(request, slug, number, roles=roles)
+    if view.round.is_open and services.round_close_if_due(round_id=view.round.pk):
+        view.round.refresh_from_db()
+    return view
+
+
+def _home_url(slug: str) -> str:
+    return reverse("workshops:delphi", args=[slug])
+
+
+@login_required
+def delphi_home(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_member(request, slug)
+    plan = selectors.plan_for(access.cycle)
+    rounds = list(selectors.rounds_of(access.cycle))
+    current = rounds[-1] if rounds else None
+    if current is not None and current.is_open and services.round_close_if_due(round_id=current.pk):
+        return redirect(_home_url(slug))
+    context = {
+        "cycle": access.cycle,
+        "access": access,
+        "plan": plan,
+        "rounds": rounds,
+        "current": current,
+        "voting_role_labels": [Role(r).label for r in plan.voting_roles if r in Role.values],
+        "can_vote": access.membership is not None and access.role in plan.voting_roles,
+        "items_total": DelphiItem.objects.filter(cycle=access.cycle).count(),
+    }
+    return render(request, "workshops/delphi/home.html", context)
+
+
+@login_required
+def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_convener(request, slug)
+    plan = selectors.plan_for(access.cycle)
+    if request.method == "POST":
+        if plan.is_locked:
+            messages.error(request, services.PLAN_LOCKED)
+            return redirect(_home_url(slug))
+        form = DelphiPlanForm(request.POST)
+        if form.is_valid():
+            try:
+                services.delphi_plan_update(cycle=access.cycle, actor=request.user, **form.service_kwargs())
+            except services.DelphiError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, PLAN_SAVED)
+                return redirect(_home_url(slug))
+        messages.error(request, "The plan was not saved: correct the fields marked below.")
+    else:
+        form = DelphiPlanForm(initial=DelphiPlanForm.initial_from(plan))
+    if plan.is_locked:
+        for field in form.fields.values():
+            field.disabled = True
+    return render(
+        request, "workshops/delphi/plan.html", {"cycle": access.cycle, "access": access, "plan": plan, "form": form}
+    )
+
+
+@login_required
+def round_open(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_convener(request, slug)
+    plan = selectors.plan_for(access.cycle)
+    previous = selectors.current_round(access.cycle)
+    proposed_ids = (
+        services.round_proposed_item_ids(cycle=access.cycle) if previous is None or previous.aggregated_at else []
+    )
+    proposed = list(
+        DelphiItem.objects.filter(pk__in=proposed_ids)
+        .select_related("capability", "role_level")
+        .order_by("capability__ref", "role_level__order")
+    )
+    if request.method == "POST":
+        form = RoundOpenForm(request.POST, proposed=proposed)
+        if form.is_valid():
+            chosen = form.cleaned_data["items"] or None
+            try:
+                rnd = services.round_open(
+                    cycle=access.cycle, actor=request.user, deadline=form.cleaned_data["deadline"], item_ids=chosen
+                )
+            except services.DelphiError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, ROUND_OPENED.format(number=rnd.number, items=rnd.items.count()))
+                return redirect("workshops:delphi_round", slug, rnd.number)
+        messages.error(request, "The round was not opened: see the message below.")
+    else:
+        form = RoundOpenForm(initial={"items": [str(i.pk) for i in proposed]}, proposed=proposed)
+    context = {
+        "cycle": access.cycle,
+        "access": access,
+        "plan": plan,
+        "previous": previous,
+        "proposed": proposed,
+        "form": form,
+        "next_number": (previous.number + 1) if previous else 1,
+        "round1_items": selectors.round1_item_count(access.cycle) if previous is None else None,
+        "still_open": previous is not None and previous.is_open,
+    }
+    return render(request, "workshops/delphi/round_open.html", context)
+
+
+@login_required
+def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    view = _round_for_member(request, slug, number)
+    grid = selectors.round_grid(view=view, user=request.user)
+    context = {
+        "cycle": view.round.cycle,
+        "access": view.access,
+        "round": view.round,
+        "plan": view.plan,
+        "view": view,
+        "grid": grid,
+        "can_vote": view.can_vote and view.round.is_open,
+        "choices": grid["choices"],
+        "progress": selectors.round_progress(rnd=view.round, plan=view.plan),
+        "ws_path": f"/ws/rounds/{view.round.pk}/",
+    }
+    return render(request, "workshops/delphi/round.html", context)
+
+
+@login_required
+@require_POST
+def round_vote(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """One cell of the grid, without websockets: the same vote_cast the websocket calls."""
+    view = _round_for_member(request, slug, number)
+    item_id = request.POST.get("item", "")
+    value = request.POST.get("keep") or request.POST.get("value", "")
+    rationale = request.POST.get("rationale", "")
+    client_id = (request.POST.get("client_id") or "")[:64] or f"http-{uuid.uuid4()}"
+    error = None
+    try:
+        services.vote_cast(
+            round_id=view.round.pk,
+            panellist=request.user,
+            item_id=item_id,
+            value=value,
+            rationale=rationale,
+            client_id=client_id,
+        )
+    except services.DelphiError as exc:
+        error = exc.message
+    if request.htmx:
+        grid = selectors.round_grid(view=view, user=request.user)
+        cell = selectors.grid_cell(grid, item_id)
+        if cell is None:
+            return HttpResponse(error or services.ITEM_NOT_IN_ROUND, status=400)
+        context = {
+            "cycle": view.round.cycle,
+            "round": view.round,
+            "cell": cell,
+            "can_vote": view.can_vote and view.round.is_open,
+            "error": error,
+            "saved": error is None,
+            "choices": grid["choices"],
+        }
+        return render(request, "workshops/delphi/round.html#cell", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, VOTE_SAVED)
+    return redirect(f"{reverse('workshops:delphi_round', args=[slug, number])}#item-{item_id}")
+
+
+@login_required
+@require_POST
+def round_close(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    view = _round_for_member(request, slug, number, roles=[Role.CONVENER])
+    if view.round.status == Round.Status.CLOSED:
+        messages.info(request, services.ROUND_ALREADY_CLOSED)
+    else:
+        services.round_close(round_id=view.round.pk, actor=request.user)
+        messages.success(request, ROUND_CLOSED.format(number=view.round.number))
+    return redirect(request.POST.get("next") or _home_url(slug))
+
+
+@login_required
+@require_POST
+def round_reveal(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    view = _round_for_member(request, slug, number, roles=[Role.CONVENER])
+    revealed = request.POST.get("revealed") == "1"
+    services.round_reveal(round_id=view.round.pk, actor=request.user, revealed=revealed)
+    messages.success(request, RESULTS_SHOWN if revealed else RESULTS_HIDDEN)
+    return redirect("workshops:delphi_facilitator", slug, number)
+
+
+@login_required
+def facilitator(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    view = _round_for_member(request, slug, number, roles=[Role.CONVENER])
+    board = selectors.facilitator_board(rnd=view.round, plan=view.plan)
+    context = {
+        "cycle": view.round.cycle,
+        "access": view.access,
+        "round": view.round,
+        "plan": view.plan,
+        "board": board,
+        "ws_path": f"/ws/rounds/{view.round.pk}/",
+    }
+    template = "workshops/delphi/facilitator.html#board" if request.htmx else "workshops/delphi/facilitator.html"
+    return render(request, template, context)
+
+
+@login_required
+def results(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_member(request, slug)
+    rows = selectors.consensus_results(cycle=access.cycle)
+    return render(request, "workshops/delphi/results.html", {"cycle": access.cycle, "access": access, "rows": rows})
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+
+
+@login_required
+def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_member(request, slug)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{access.cycle.slug}-delphi-consensus.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["capability_ref", "capability", "role_level", "proficiency", "proficiency_label", "outcome", "round",
+         "n", "median", "iqr", "agreement"]
+    )  # fmt: skip
+    for row in selectors.consensus_results(cycle=access.cycle):
+        result = row["result"]
+        writer.writerow(
+            [
+                _cell(row["capability"].ref),
+                _cell(row["capability"].statement),
+                _cell(row["role_level"].name),
+                "" if row["value"] is None else row["value"],
+                row["value_label"],
+                row["outcome"] or "undecided",
+                row["round"] or "",
+                result.n if result else "",
+                "" if result is None or result.median is None else result.median,
+                "" if result is None or result.iqr is None else result.iqr,
+                "" if result is None or result.agreement is None else round(result.agreement, 4),
+            ]
+        )
+    return response
+
+
+@login_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_member(request, slug)
+    data = selectors.delphi_report(cycle=access.cycle)
+    return render(request, "workshops/delphi/report.html", {"cycle": access.cycle, "access": access, **data})

@@ -1,7 +1,0 @@
-from django.urls import path
-
-from workshops.consumers.delphi import RoundConsumer
-
-websocket_urlpatterns = [
-    path("ws/rounds/<int:round_id>/", RoundConsumer.as_asgi()),
-]

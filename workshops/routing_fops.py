@@ -1,7 +1,0 @@
-from django.urls import path
-
-from workshops.consumers_fops import FOPConsumer
-
-websocket_urlpatterns = [
-    path("ws/fops/<int:fop_id>/", FOPConsumer.as_asgi()),
-]

@@ -1,1 +1,0 @@
-"""Writes of the workshops app, one module per sub-domain (capture, delphi, fops, tags)."""
