@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "core",
     "accounts",
     "cycles",
     "workshops",
@@ -96,8 +97,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-# Bootstrap markup for every form: templates/forms/div.html and field.html (see accounts/forms.py).
-FORM_RENDERER = "accounts.forms.FormRenderer"
+# Bootstrap markup for every form: templates/forms/div.html and field.html (see core/forms.py).
+FORM_RENDERER = "core.forms.FormRenderer"
 ASGI_APPLICATION = "config.asgi.application"
 WSGI_APPLICATION = None
 

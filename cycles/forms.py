@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 
-from accounts.forms import BootstrapMixin
 from accounts.models import OrganisationGroup
+from core.forms import BootstrapMixin
 from cycles.models import Cycle, Phase, PhasePlan, Role, RoleLevel, SupplyChainPartner, Workshop
 from cycles.services.lifecycle import CYCLE_FIELDS
 

@@ -1,6 +1,6 @@
 """CSV and XLSX writers for the findings tables, with the data attribution and safe cells.
 
-Every exported cell passes through ``safe_cell``: text beginning with ``=``, ``+``, ``-`` or ``@``
+Every exported cell passes through ``core.spreadsheets.cell_safe``: text beginning with ``=``, ``+``, ``-`` or ``@``
 (or a tab or carriage return) is prefixed with a quote so a spreadsheet shows it as text instead of
 running it as a formula.
 """
@@ -13,14 +13,12 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
 from django.utils import timezone
 
+from core.spreadsheets import cell_safe
 from cycles.models import Cycle
 from findings.tables import PAGES, FindingsContext, PageData, Table, build_page
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 ATTRIBUTION = [
     (
@@ -41,13 +39,6 @@ ATTRIBUTION = [
     ("Published cycles", "Facts from the published workforce foresighting reports."),
 ]
 ATTRIBUTION_LINE = "Data sources: " + " | ".join(f"{name}: {text}" for name, text in ATTRIBUTION)
-
-
-def safe_cell(value: Any) -> Any:
-    """The cell as written to a CSV or spreadsheet, neutralised if it could run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _slug(text: str) -> str:
@@ -74,12 +65,12 @@ def table_csv(table: Table, *, cycle: Cycle, page: PageData) -> str:
     """The table exactly as shown (same cell text), then a blank line and the attribution."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([safe_cell(h) for h in table.header])
+    writer.writerow([cell_safe(h) for h in table.header])
     for row in table.text_rows():
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([cell_safe(cell) for cell in row])
     writer.writerow([])
-    writer.writerow([safe_cell(f"{page.title} — {cycle.title}. Filters: {filter_summary(page)}.")])
-    writer.writerow([safe_cell(ATTRIBUTION_LINE)])
+    writer.writerow([cell_safe(f"{page.title} — {cycle.title}. Filters: {filter_summary(page)}.")])
+    writer.writerow([cell_safe(ATTRIBUTION_LINE)])
     return out.getvalue()
 
 
@@ -97,11 +88,11 @@ def _sheet_title(text: str, used: set[str]) -> str:
 def _write_table(ws, table: Table) -> None:
     from openpyxl.styles import Font
 
-    ws.append([safe_cell(h) for h in table.header])
+    ws.append([cell_safe(h) for h in table.header])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in table.value_rows():
-        ws.append([safe_cell(v) for v in row])
+        ws.append([cell_safe(v) for v in row])
     ws.freeze_panes = "A2"
     for i, column in enumerate(table.columns, start=1):
         letter = ws.cell(row=1, column=i).column_letter
@@ -116,19 +107,19 @@ def _write_about(wb, cycle: Cycle, pages: Iterable[PageData], generated: datetim
     ws = wb.create_sheet("About", 0)
     ws.append(["Findings of a workforce foresighting cycle"])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append(["Cycle", safe_cell(cycle.title)])
+    ws.append(["Cycle", cell_safe(cycle.title)])
     ws.append(["Cycle reference", cycle.slug])
     ws.append(["Generated", generated.strftime("%Y-%m-%d %H:%M %Z")])
     ws.append([])
     ws.append(["Sheet contents"])
     ws[f"A{ws.max_row}"].font = Font(bold=True)
     for page in pages:
-        ws.append([safe_cell(page.title), safe_cell(f"Filters: {filter_summary(page)}")])
+        ws.append([cell_safe(page.title), cell_safe(f"Filters: {filter_summary(page)}")])
     ws.append([])
     ws.append(["Data sources and attribution"])
     ws[f"A{ws.max_row}"].font = Font(bold=True)
     for name, text in ATTRIBUTION:
-        ws.append([safe_cell(name), safe_cell(text)])
+        ws.append([cell_safe(name), cell_safe(text)])
     ws.column_dimensions["A"].width = 45
     ws.column_dimensions["B"].width = 120
 
@@ -191,7 +182,7 @@ __all__ = [
     "csv_files",
     "csv_zip_bytes",
     "page_xlsx",
-    "safe_cell",
+    "cell_safe",
     "table_csv",
     "workbook_bytes",
     "_slug",

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from cycles.models import AuditEvent, Cycle
+from cycles.models import Cycle
+from cycles.services.audit import audit_record
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
 
 logger = logging.getLogger(__name__)
@@ -18,10 +19,6 @@ logger = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=30)
 # Built files are kept this long, then removed when the next export starts.
 KEEP_EXPORTS_FOR = timedelta(days=7)
-
-
-def _audit(cycle: Cycle, actor, verb: str, summary: str, **detail) -> None:
-    AuditEvent.objects.create(cycle=cycle, actor=actor, verb=verb, summary=summary[:400], detail=detail)
 
 
 # --- Action plan --------------------------------------------------------------------------------
@@ -37,7 +34,13 @@ def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabiliti
     )
     item.fops.set(fops)
     item.capabilities.set(capabilities)
-    _audit(cycle, actor, "action.created", f"Action added: {item.topic}", action_id=item.pk)
+    audit_record(
+        cycle=cycle,
+        actor=actor,
+        verb="action.created",
+        summary=f"Action added: {item.topic}",
+        detail={"action_id": item.pk},
+    )
     return item
 
 
@@ -54,7 +57,13 @@ def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capa
         item.capabilities.set(capabilities)
     after = {k: str(getattr(item, k)) for k in ACTION_FIELDS}
     changed = {k: [before[k], after[k]] for k in ACTION_FIELDS if before[k] != after[k]}
-    _audit(item.cycle, actor, "action.updated", f"Action updated: {item.topic}", action_id=item.pk, changed=changed)
+    audit_record(
+        cycle=item.cycle,
+        actor=actor,
+        verb="action.updated",
+        summary=f"Action updated: {item.topic}",
+        detail={"action_id": item.pk, "changed": changed},
+    )
     return item
 
 
@@ -62,7 +71,9 @@ def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capa
 def action_item_delete(*, item: ActionItem, actor) -> None:
     cycle, topic, pk = item.cycle, item.topic, item.pk
     item.delete()
-    _audit(cycle, actor, "action.deleted", f"Action removed: {topic}", action_id=pk)
+    audit_record(
+        cycle=cycle, actor=actor, verb="action.deleted", summary=f"Action removed: {topic}", detail={"action_id": pk}
+    )
 
 
 # --- Report narrative ---------------------------------------------------------------------------
@@ -75,7 +86,13 @@ def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSe
     section.updated_by = actor
     section.updated_at = timezone.now()
     section.save()
-    _audit(cycle, actor, "report.section_saved", f"Report section saved: {section.get_key_display()}", key=key)
+    audit_record(
+        cycle=cycle,
+        actor=actor,
+        verb="report.section_saved",
+        summary=f"Report section saved: {section.get_key_display()}",
+        detail={"key": key},
+    )
     return section
 
 
@@ -85,7 +102,13 @@ def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSe
 @transaction.atomic
 def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
     link = ShareLink.objects.create(cycle=cycle, created_by=actor, label=label.strip()[:200])
-    _audit(cycle, actor, "share.created", f"Findings share link published: {link.label or link.pk}", link_id=link.pk)
+    audit_record(
+        cycle=cycle,
+        actor=actor,
+        verb="share.created",
+        summary=f"Findings share link published: {link.label or link.pk}",
+        detail={"link_id": link.pk},
+    )
     return link
 
 
@@ -95,8 +118,12 @@ def share_link_revoke(*, link: ShareLink, actor) -> ShareLink:
         link.revoked_at = timezone.now()
         link.revoked_by = actor
         link.save(update_fields=["revoked_at", "revoked_by"])
-        _audit(
-            link.cycle, actor, "share.revoked", f"Findings share link revoked: {link.label or link.pk}", link_id=link.pk
+        audit_record(
+            cycle=link.cycle,
+            actor=actor,
+            verb="share.revoked",
+            summary=f"Findings share link revoked: {link.label or link.pk}",
+            detail={"link_id": link.pk},
         )
     return link
 

@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.forms import BootstrapMixin
+from core.forms import BootstrapMixin
 from matching import services
 from matching.models import FrameworkVersion, MatchReview
 

@@ -1,4 +1,8 @@
-"""The audit trail: every change to a cycle's phases, people and set-up is recorded here."""
+"""The audit trail: the one writer of audit events, for every app.
+
+Every change to a cycle's phases, people, set-up, capabilities, rounds, FOPs, tags and findings is
+recorded here, inside the service's transaction so it commits with the change.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ from typing import Any
 from cycles.models import AuditEvent, Cycle
 
 
-def audit_record(*, cycle: Cycle, actor, verb: str, summary: str, detail: dict[str, Any] | None = None) -> AuditEvent:
-    """Write one audit event. Called inside the service's transaction so it commits with the change."""
+def audit_record(
+    *, cycle: Cycle | int, actor, verb: str, summary: str, detail: dict[str, Any] | None = None
+) -> AuditEvent:
+    """Write one audit event for ``cycle`` (the cycle or its id). An anonymous or missing actor is
+    recorded as no one (the system), never as a user row that does not exist."""
     return AuditEvent.objects.create(
-        cycle=cycle,
+        cycle_id=cycle if isinstance(cycle, int) else cycle.pk,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         verb=verb,
         summary=summary[:400],

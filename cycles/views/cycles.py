@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
-from accounts.forms import apply_errors
+from core.forms import apply_errors
 from cycles import selectors, services
 from cycles.access import can_create_cycle, cycles_for_user, get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import CycleForm, ReopenForm

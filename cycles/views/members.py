@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from accounts.forms import BootstrapMixin, apply_errors
+from core.forms import BootstrapMixin, apply_errors
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener
 from cycles.forms import AcceptNewAccountForm, BulkInviteForm, InvitationForm, MembershipRoleForm

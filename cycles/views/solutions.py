@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from accounts.forms import apply_errors
+from core.forms import apply_errors
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import RatingForm, SolutionForm

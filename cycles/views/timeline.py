@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from accounts.forms import apply_errors
+from core.forms import apply_errors
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import PhasePlanForm

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from openpyxl import load_workbook
 
-from findings.exports import ATTRIBUTION, safe_cell
+from core.spreadsheets import cell_safe
+from findings.exports import ATTRIBUTION
 from findings.tables import PAGES, build_page
 from tests.findings.builders import POC
 
@@ -98,7 +99,7 @@ def test_each_xlsx_holds_the_page_tables_with_numbers_as_numbers(demo, convener_
         values = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
         assert values[0] == table.header
         # A spreadsheet keeps no empty strings: an empty cell reads back as None.
-        expected = [[None if v == "" else safe_cell(v) for v in row] for row in table.value_rows()]
+        expected = [[None if v == "" else cell_safe(v) for v in row] for row in table.value_rows()]
         assert values[1:] == expected
 
 
@@ -114,9 +115,9 @@ def test_csv_and_xlsx_carry_the_data_attribution(demo, convener_client):
 
 @pytest.mark.parametrize("value", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=x"])
 def test_cells_that_could_run_as_formulas_are_neutralised(value):
-    assert safe_cell(value) == "'" + value
-    assert safe_cell("Design") == "Design"
-    assert safe_cell(3) == 3
+    assert cell_safe(value) == "'" + value
+    assert cell_safe("Design") == "Design"
+    assert cell_safe(3) == 3
 
 
 def test_a_formula_in_a_statement_is_neutralised_in_csv_and_xlsx(mini, mini_people):

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from findings.exports import all_pages, safe_cell
+from core.spreadsheets import cell_safe
+from findings.exports import all_pages
 from findings.models import ExportJob
 from findings.services import export_job_run
 from findings.tables import PAGES
@@ -34,7 +35,7 @@ def test_export_findings_writes_every_table_as_csv_and_one_workbook(demo, tmp_pa
         name = f"{POC}-{page.key}.csv" if table is page.tables[0] else f"{POC}-{page.key}-{table.key}.csv"
         rows = list(csv.reader(io.StringIO(by_name[name].read_text(encoding="utf-8"))))
         assert rows[0] == table.header
-        assert rows[1 : 1 + len(table.rows)] == [[safe_cell(c) for c in r] for r in table.text_rows()]
+        assert rows[1 : 1 + len(table.rows)] == [[cell_safe(c) for c in r] for r in table.text_rows()]
         assert rows[1 + len(table.rows)] == []
     wb = load_workbook(out / f"{POC}-findings.xlsx")
     assert wb.sheetnames[0] == "About"

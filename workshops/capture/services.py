@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from cycles.models import AuditEvent, Cycle, Role, SupplyChainPartner, Workshop
+from core.spreadsheets import cell_safe, cell_unsafe
+from cycles.models import Cycle, Role, SupplyChainPartner, Workshop
+from cycles.services.audit import audit_record
 from workshops import realtime
 from workshops.capture.checks import length_error, normalise_statement
-from workshops.csvcells import csv_safe, csv_unsafe
 from workshops.models import Capability, DelphiItem, Function, FunctionalArea, FunctionalDomain
 
 # Member roles that may submit statements in a technologist workshop.
@@ -114,10 +115,6 @@ def _broadcast(cycle: Cycle, action: str, capabilities: Iterable[Capability]) ->
     )
 
 
-def _audit(cycle: Cycle, actor, verb: str, summary: str, **detail) -> None:
-    AuditEvent.objects.create(cycle=cycle, actor=actor, verb=verb, summary=summary[:400], detail=detail)
-
-
 @transaction.atomic
 def capability_submit(
     *,
@@ -174,14 +171,12 @@ def capability_update(
     capability.save()
     capability.partners.set(_check_partners(capability.cycle, partners))
     if before != capability.statement:
-        _audit(
-            capability.cycle,
-            actor,
-            "capability.edited",
-            f"{capability.ref} reworded",
-            capability=capability.id,
-            before=before,
-            after=capability.statement,
+        audit_record(
+            cycle=capability.cycle,
+            actor=actor,
+            verb="capability.edited",
+            summary=f"{capability.ref} reworded",
+            detail={"capability": capability.id, "before": before, "after": capability.statement},
         )
     _broadcast(capability.cycle, "edited", [capability])
     return capability
@@ -194,7 +189,13 @@ def capability_accept(*, capability: Capability, actor) -> Capability:
     capability.status = Capability.Status.ACCEPTED
     capability.rejection_reason = ""
     capability.save(update_fields=["status", "rejection_reason", "updated_at"])
-    _audit(capability.cycle, actor, "capability.accepted", f"{capability.ref} accepted", capability=capability.id)
+    audit_record(
+        cycle=capability.cycle,
+        actor=actor,
+        verb="capability.accepted",
+        summary=f"{capability.ref} accepted",
+        detail={"capability": capability.id},
+    )
     _broadcast(capability.cycle, "accepted", [capability])
     return capability
 
@@ -211,8 +212,12 @@ def capability_reject(*, capability: Capability, actor, reason: str) -> Capabili
     capability.status = Capability.Status.REJECTED
     capability.rejection_reason = reason
     capability.save(update_fields=["status", "rejection_reason", "updated_at"])
-    _audit(
-        capability.cycle, actor, "capability.rejected", f"{capability.ref} rejected: {reason}", capability=capability.id
+    audit_record(
+        cycle=capability.cycle,
+        actor=actor,
+        verb="capability.rejected",
+        summary=f"{capability.ref} rejected: {reason}",
+        detail={"capability": capability.id},
     )
     _broadcast(capability.cycle, "rejected", [capability])
     return capability
@@ -258,13 +263,12 @@ def capability_merge(*, survivor: Capability, sources: Iterable[Capability], act
         survivor.highlighted, survivor.highlight_reason = True, highlighted.highlight_reason
         survivor.save(update_fields=["highlighted", "highlight_reason", "updated_at"])
     refs = ", ".join(source.ref for source in sources)
-    _audit(
-        survivor.cycle,
-        actor,
-        "capability.merged",
-        f"{refs} merged into {survivor.ref}",
-        survivor=survivor.pk,
-        sources=source_ids,
+    audit_record(
+        cycle=survivor.cycle,
+        actor=actor,
+        verb="capability.merged",
+        summary=f"{refs} merged into {survivor.ref}",
+        detail={"survivor": survivor.pk, "sources": source_ids},
     )
     merged = list(Capability.objects.filter(pk__in=source_ids).select_related("merged_into"))
     _broadcast(survivor.cycle, "merged", [survivor, *merged])
@@ -336,7 +340,7 @@ def capabilities_import(*, cycle: Cycle, actor, data: bytes | str, accept: bool 
     errors: list[str] = []
     planned: list[dict] = []
     for number, raw in enumerate(reader, start=2):  # row 1 is the header, as a spreadsheet numbers it
-        values = {column: csv_unsafe(" ".join((raw.get(column) or "").split())) for column in IMPORT_COLUMNS}
+        values = {column: cell_unsafe(" ".join((raw.get(column) or "").split())) for column in IMPORT_COLUMNS}
         if not any(values.values()):
             continue
 
@@ -416,7 +420,13 @@ def capabilities_import(*, cycle: Cycle, actor, data: bytes | str, accept: bool 
         )
         capability.partners.set(row["partners"])
         created.append(capability)
-    _audit(cycle, actor, "capability.imported", f"{len(created)} capability statements imported", count=len(created))
+    audit_record(
+        cycle=cycle,
+        actor=actor,
+        verb="capability.imported",
+        summary=f"{len(created)} capability statements imported",
+        detail={"count": len(created)},
+    )
     _broadcast(cycle, "imported", created)
     return created
 
@@ -442,6 +452,6 @@ def capabilities_export_rows(capabilities: Iterable[Capability]) -> list[list[st
 
 def capabilities_export_csv(capabilities: Iterable[Capability]) -> str:
     buffer = io.StringIO()
-    rows = ([csv_safe(cell) for cell in row] for row in capabilities_export_rows(capabilities))
+    rows = ([cell_safe(cell) for cell in row] for row in capabilities_export_rows(capabilities))
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()

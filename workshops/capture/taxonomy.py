@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from workshops.csvcells import csv_safe, csv_unsafe
+from core.spreadsheets import cell_safe, cell_unsafe
 from workshops.models import Function, FunctionalArea, FunctionalDomain
 
 DEFAULT_TAXONOMY_CSV = Path(__file__).resolve().parent.parent / "data" / "taxonomy.csv"
@@ -69,7 +69,7 @@ class TaxonomyImportResult:
 
 
 def _clean(value: str | None) -> str:
-    return csv_unsafe(" ".join((value or "").split()))
+    return cell_unsafe(" ".join((value or "").split()))
 
 
 def read_csv_text(data: bytes | str) -> list[dict[str, str]]:
@@ -208,5 +208,5 @@ def taxonomy_export_rows() -> list[list[str]]:
 
 def taxonomy_export_csv() -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([csv_safe(c) for c in row] for row in taxonomy_export_rows())
+    csv.writer(buffer, lineterminator="\n").writerows([cell_safe(c) for c in row] for row in taxonomy_export_rows())
     return buffer.getvalue()

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from core.forms import apply_errors
 from cycles.access import ROLE_NOT_ALLOWED, Access, get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Workshop
 from workshops.capture import selectors, services
@@ -26,14 +27,6 @@ from workshops.capture.forms import CapabilityForm, CapabilityImportForm, CsvUpl
 from workshops.models import Capability
 
 HINTS_INTRO = "Submitted. A suggestion for the wording:"
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _workshop_or_404(access: Access, workshop_id: int | None) -> Workshop | None:
@@ -138,7 +131,7 @@ def capture(request: HttpRequest, slug: str, workshop_id: int | None = None) -> 
                     workshop=workshop,
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 hints = statement_hints(capability.statement)
                 messages.success(request, f"{capability.ref} submitted: everyone in the workshop now sees it.")
@@ -215,7 +208,7 @@ def capability_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     area=form.cleaned_data["area"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, f"{capability.ref} saved.")
                 return redirect("workshops:capability_detail", access.cycle.slug, capability.pk)
@@ -265,7 +258,7 @@ def capability_reject(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.capability_reject(capability=capability, actor=request.user, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
             messages.error(request, f"{capability.ref} was not rejected: " + " ".join(exc.messages))
         else:
             messages.success(request, f"{capability.ref} rejected.")
@@ -282,7 +275,7 @@ def capability_merge(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.capability_merge(survivor=capability, sources=form.cleaned_data["sources"], actor=request.user)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
             messages.error(request, "Nothing was merged: " + " ".join(exc.messages))
         else:
             refs = ", ".join(source.ref for source in form.cleaned_data["sources"])

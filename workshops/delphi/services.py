@@ -17,7 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from cycles.models import AuditEvent, Cycle, Membership, Role, RoleLevel
+from cycles.models import Cycle, Membership, Role, RoleLevel
+from cycles.services.audit import audit_record
 from workshops.models import Capability, DelphiItem, DelphiPlan, ItemResult, Round, Vote, VoteReceipt
 
 logger = logging.getLogger(__name__)
@@ -71,10 +72,6 @@ class VoteAck:
         return {"type": "ack", **asdict(self)}
 
 
-def _audit(cycle_id: int, actor, verb: str, summary: str, **detail) -> None:
-    AuditEvent.objects.create(cycle_id=cycle_id, actor=actor, verb=verb, summary=summary[:400], detail=detail)
-
-
 def _announce(round_id: int) -> None:
     # Imported here: the realtime module imports selectors, which import the models only.
     from workshops.delphi.realtime import announce_round_change
@@ -124,7 +121,13 @@ def delphi_plan_update(
     plan.updated_at = timezone.now()
     plan.full_clean()
     plan.save()
-    _audit(cycle.pk, actor, "delphi.plan_updated", "Updated the Delphi plan", plan=_plan_dict(plan))
+    audit_record(
+        cycle=cycle.pk,
+        actor=actor,
+        verb="delphi.plan_updated",
+        summary="Updated the Delphi plan",
+        detail={"plan": _plan_dict(plan)},
+    )
     return plan
 
 
@@ -224,8 +227,7 @@ def round_open(*, cycle: Cycle, actor, deadline: datetime | None = None, item_id
     if not plan.is_locked:
         plan.locked_at = now
         plan.save(update_fields=["locked_at"])
-    _audit(cycle.pk, actor, "delphi.round_opened", f"Opened Delphi round {rnd.number} with {len(proposed)} items",
-           round=rnd.number, items=len(proposed))  # fmt: skip
+    audit_record(cycle=cycle.pk, actor=actor, verb="delphi.round_opened", summary=f"Opened Delphi round {rnd.number} with {len(proposed)} items", detail={"round": rnd.number, "items": len(proposed)})  # fmt: skip
     return rnd
 
 
@@ -243,7 +245,13 @@ def round_close(*, round_id: int, actor=None, reason: str = Round.CloseReason.CO
         rnd.save(update_fields=["status", "closed_at", "closed_by", "close_reason", "sequence"])
         rnd.refresh_from_db()
         why = "at its deadline" if reason == Round.CloseReason.DEADLINE else "by the convener"
-        _audit(rnd.cycle_id, actor, "delphi.round_closed", f"Closed Delphi round {rnd.number} {why}", round=rnd.number)
+        audit_record(
+            cycle=rnd.cycle_id,
+            actor=actor,
+            verb="delphi.round_closed",
+            summary=f"Closed Delphi round {rnd.number} {why}",
+            detail={"round": rnd.number},
+        )
         _announce(rnd.pk)
         transaction.on_commit(lambda: _enqueue_aggregation(rnd.pk))
     return rnd
@@ -280,8 +288,7 @@ def round_reveal(*, round_id: int, actor, revealed: bool) -> Round:
     rnd.save(update_fields=["results_revealed", "sequence"])
     rnd.refresh_from_db()
     verb = "Revealed" if revealed else "Hid"
-    _audit(rnd.cycle_id, actor, "delphi.results_revealed", f"{verb} the group results of round {rnd.number}",
-           round=rnd.number, revealed=revealed)  # fmt: skip
+    audit_record(cycle=rnd.cycle_id, actor=actor, verb="delphi.results_revealed", summary=f"{verb} the group results of round {rnd.number}", detail={"round": rnd.number, "revealed": revealed})  # fmt: skip
     _announce(rnd.pk)
     return rnd
 

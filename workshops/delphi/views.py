@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.spreadsheets import cell_safe
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
 from workshops.delphi import selectors, services
@@ -24,7 +25,6 @@ ROUND_CLOSED = "Round {number} is closed; its results are being computed."
 RESULTS_SHOWN = "Group results are now shown to the panel."
 RESULTS_HIDDEN = "Group results are hidden from the panel."
 VOTE_SAVED = "Your answer is saved."
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) -> selectors.RoundAccess:
@@ -237,11 +237,6 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "workshops/delphi/results.html", {"cycle": access.cycle, "access": access, "rows": rows})
 
 
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
-
-
 @login_required
 def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
@@ -256,9 +251,9 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
         result = row["result"]
         writer.writerow(
             [
-                _cell(row["capability"].ref),
-                _cell(row["capability"].statement),
-                _cell(row["role_level"].name),
+                cell_safe(row["capability"].ref),
+                cell_safe(row["capability"].statement),
+                cell_safe(row["role_level"].name),
                 "" if row["value"] is None else row["value"],
                 row["value_label"],
                 row["outcome"] or "undecided",

@@ -22,7 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from cycles.models import AuditEvent, Cycle, RoleLevel
+from cycles.models import Cycle, RoleLevel
+from cycles.services.audit import audit_record
 from workshops.fops import providers as fop_providers
 from workshops.fops.selectors import fop_proposal_inputs
 from workshops.fops.services import check_convener, fop_create
@@ -182,7 +183,7 @@ def fop_proposals_replace(
     run.error = ""
     run.finished_at = timezone.now()
     run.save(update_fields=["summary", "status", "error", "finished_at"])
-    AuditEvent.objects.create(
+    audit_record(
         cycle=cycle,
         actor=actor,
         verb="fops_proposed",

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from cycles.access import access_for
-from cycles.models import AuditEvent, Cycle, Membership, Role, RoleLevel
+from cycles.models import Cycle, Membership, Role, RoleLevel
+from cycles.services.audit import audit_record
 from workshops import realtime
 from workshops.fops.history import ENTRY_PREFIX, SNAPSHOT, change_hash, fop_state
 from workshops.fops.policy import (
@@ -159,10 +160,6 @@ def _cycle_capabilities(cycle: Cycle, ids: Iterable[int]) -> dict[int, Capabilit
     if len(found) != len(ids):
         raise FOPError(CAPABILITY_NOT_IN_CYCLE)
     return found
-
-
-def _audit(cycle: Cycle, actor: User | None, verb: str, summary: str, detail: dict) -> None:
-    AuditEvent.objects.create(cycle=cycle, actor=actor, verb=verb, summary=summary[:400], detail=detail)
 
 
 # --- creation ------------------------------------------------------------------------------------
@@ -387,7 +384,9 @@ def fop_ratify(*, fop: FOP, actor: User | None, comment: str = "") -> FOP:
     comment = (comment or "").strip()
     change = _set_status(fop, actor, FOP.Status.RATIFIED, "ratify", comment=comment, reason=comment)
     _announce(fop, change, "ratified")
-    _audit(fop.cycle, actor, "fop_ratified", f"FOP “{fop.name}” ratified", {"fop": fop.pk})
+    audit_record(
+        cycle=fop.cycle, actor=actor, verb="fop_ratified", summary=f"FOP “{fop.name}” ratified", detail={"fop": fop.pk}
+    )
     return fop
 
 
@@ -402,7 +401,13 @@ def fop_return(*, fop: FOP, actor: User | None, comment: str) -> FOP:
         raise FOPError(RETURN_NEEDS_COMMENT)
     change = _set_status(fop, actor, FOP.Status.RETURNED, "return", comment=comment, reason=comment)
     _announce(fop, change, "returned with a comment")
-    _audit(fop.cycle, actor, "fop_returned", f"FOP “{fop.name}” returned", {"fop": fop.pk, "comment": comment})
+    audit_record(
+        cycle=fop.cycle,
+        actor=actor,
+        verb="fop_returned",
+        summary=f"FOP “{fop.name}” returned",
+        detail={"fop": fop.pk, "comment": comment},
+    )
     return fop
 
 
@@ -468,12 +473,12 @@ def fop_merge(*, cycle: Cycle, actor: User | None, fops: list[FOP], name: str = 
         reason=reason,
     )
     _announce(target, change, f"merged with {len(others)} other FOP(s)")
-    _audit(
-        cycle,
-        actor,
-        "fop_merged",
-        f"FOPs merged into “{target.name}”",
-        {"into": target.pk, "merged": [o for o in merged_states]},
+    audit_record(
+        cycle=cycle,
+        actor=actor,
+        verb="fop_merged",
+        summary=f"FOPs merged into “{target.name}”",
+        detail={"into": target.pk, "merged": [o for o in merged_states]},
     )
     return target
 
@@ -515,12 +520,12 @@ def fop_delete(*, fop: FOP, actor: User | None, reason: str = "") -> None:
     _check(fop, actor, "manage")
     if fop.status == FOP.Status.RATIFIED:
         raise FOPError(DELETE_RATIFIED)
-    _audit(
-        fop.cycle,
-        actor,
-        "fop_deleted",
-        f"FOP “{fop.name}” deleted",
-        {"fop": fop.pk, "state": fop_state(fop), "reason": reason},
+    audit_record(
+        cycle=fop.cycle,
+        actor=actor,
+        verb="fop_deleted",
+        summary=f"FOP “{fop.name}” deleted",
+        detail={"fop": fop.pk, "state": fop_state(fop), "reason": reason},
     )
     realtime.send_after_commit(
         realtime.group_name("fop", fop.pk),

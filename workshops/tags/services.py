@@ -12,7 +12,8 @@ from django.db import transaction
 
 from accounts.models import User
 from cycles.access import access_for
-from cycles.models import AuditEvent, Cycle, Role
+from cycles.models import Cycle, Role
+from cycles.services.audit import audit_record
 from workshops.models import Capability, CapabilityTag, Tag, TagKind
 
 TAG_ROLES = (Role.CONVENER, Role.EDUCATOR)
@@ -138,7 +139,7 @@ def tag_merge(*, cycle: Cycle, actor: User | None, source: Tag, target: Tag) -> 
     if not CapabilityTag.objects.filter(tag=source).exists():
         source.merged_into = target
         source.save(update_fields=["merged_into"])
-    AuditEvent.objects.create(
+    audit_record(
         cycle=cycle,
         actor=actor,
         verb="tags_merged",

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from core.spreadsheets import cell_safe
 from cycles.access import ROLE_NOT_ALLOWED, Access, get_cycle_for_convener, get_cycle_for_member
-from workshops.csvcells import csv_safe
 from workshops.fops import providers as fop_providers
 from workshops.models import Capability, Tag, TagKind
 from workshops.tags import selectors, services
@@ -142,8 +142,8 @@ def tag_frequency(request: HttpRequest, slug: str) -> HttpResponse:
             for row in table["rows"]:
                 writer.writerow(
                     [
-                        csv_safe(table["label"]),
-                        csv_safe(row.tag),
+                        cell_safe(table["label"]),
+                        cell_safe(row.tag),
                         row.count,
                         "" if row.published is None else row.published,
                     ]
