@@ -9,7 +9,7 @@ from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PasswordChangeForm, ProfileForm
-from cycles.selectors import active_memberships_of_user
+from accounts.profile import profile_sections
 
 TOO_MANY_ATTEMPTS = "Too many attempts. Please wait a minute and try again."
 
@@ -49,10 +49,9 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Your display name was saved.")
                 return redirect("accounts:profile")
         status = 400
-    memberships = active_memberships_of_user(user).order_by("cycle__title")
     context = {
         "profile_form": profile_form,
         "password_form": password_form,
-        "memberships": memberships,
+        "sections": profile_sections(user),
     }
     return render(request, "accounts/profile.html", context, status=status)

@@ -1,9 +1,10 @@
 """The cycle navigation bar: one list of links per phase, which every app can extend.
 
 Each entry names a URL that takes the cycle's slug as its only argument
-(``/cycles/<slug>/...``). Entries whose URL does not exist yet are skipped, so the other apps'
-links appear as soon as their URLs land: to add a link, either add a ``NavLink`` to ``LINKS``
-below, or call ``register_link(NavLink(...))`` from your app's ``AppConfig.ready``.
+(``/cycles/<slug>/...``). cycles lists its own pages below; a higher app (workshops, matching,
+findings) adds its links with ``register_link(NavLink(...))`` from its ``AppConfig.ready``, so
+cycles never names another app's URLs. Within a phase, links show in the order they were added
+(INSTALLED_APPS order, then registration order).
 
 ``roles`` limits a link to some member roles (empty: everyone in the cycle).
 """
@@ -42,15 +43,7 @@ LINKS: list[NavLink] = [
     NavLink("Partners", "cycles:partners", Phase.PREPARE, (), "diagram-3"),
     NavLink("Role levels", "cycles:role_levels", Phase.PREPARE, (), "ladder"),
     NavLink("Workshops", "cycles:workshops", Phase.PREPARE, (), "calendar-event"),
-    # Carry out (workshops app: capture, Delphi, FOPs, tags; matching app)
-    NavLink("Capture", "workshops:capture", Phase.CARRY_OUT, (), "pencil-square"),
-    NavLink("Delphi", "workshops:delphi", Phase.CARRY_OUT, (), "ui-radios-grid"),
-    NavLink("FOPs", "workshops:fops", Phase.CARRY_OUT, (), "person-badge"),
-    NavLink("KSB tags", "workshops:tags", Phase.CARRY_OUT, (C, ED, OB), "tags"),
-    NavLink("Matching", "matching:runs", Phase.CARRY_OUT, (C, ED, OB), "intersect"),
-    # Communicate / Cause action (findings app)
-    NavLink("Findings", "findings:home", Phase.COMMUNICATE, (), "graph-up"),
-    NavLink("Actions", "findings:actions", Phase.CAUSE_ACTION, (), "check2-square"),
+    # Carry out, Communicate and Cause action: the higher apps register their links (AppConfig.ready).
 ]
 
 

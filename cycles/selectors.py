@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from django.apps import apps
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -102,6 +103,11 @@ def phase_plans(cycle: Cycle) -> list[PhasePlan]:
     plans = {p.phase: p for p in cycle.phase_plans.all()}
     # Older cycles may lack a row; show an empty one rather than hiding the phase.
     return [plans.get(number) or PhasePlan(cycle=cycle, phase=number) for number, _ in Phase.choices]
+
+
+def phase_plan(cycle: Cycle, phase: int) -> PhasePlan:
+    """One phase's plan; an unsaved, empty one when an older cycle lacks its row."""
+    return cycle.phase_plans.filter(phase=phase).first() or PhasePlan(cycle=cycle, phase=phase)
 
 
 def timeline_for(cycle: Cycle) -> Timeline:
@@ -216,7 +222,7 @@ def ratings_by(cycle: Cycle, user) -> dict[int, SolutionRating]:
 
 @dataclass
 class WaitingItem:
-    kind: str  # round, fop, tagging, phase
+    kind: str  # round, fop, tagging, phase, ... (each app names its own)
     cycle: Cycle
     text: str
     url_name: str = "cycles:cycle_detail"
@@ -234,12 +240,25 @@ class Dashboard:
     waiting: list[WaitingItem]
 
 
-def _model(label: str):
-    """A model of a higher app, looked up lazily so cycles never imports it (see architecture.md)."""
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
+@dataclass(frozen=True)
+class DashboardScope:
+    """What a dashboard source needs to know about the person: their cycles and role in each."""
+
+    user: Any
+    roles: dict[int, str]  # cycle id -> the user's role, for the cycles they are an active member of
+    cycles: dict[int, Cycle]  # cycle id -> every cycle on their dashboard (a superuser's: all)
+
+
+DashboardSource = Callable[[DashboardScope], Iterable[WaitingItem]]
+DASHBOARD_SOURCES: list[DashboardSource] = []
+
+
+def register_dashboard_source(source: DashboardSource) -> None:
+    """Let a higher app add what is waiting for people (idempotent), from its ``AppConfig.ready``.
+
+    A source reads in a fixed, small number of queries over all of ``scope.cycles`` at once."""
+    if source not in DASHBOARD_SOURCES:
+        DASHBOARD_SOURCES.append(source)
 
 
 def active_memberships_of_user(user) -> QuerySet[Membership]:
@@ -247,83 +266,17 @@ def active_memberships_of_user(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).select_related("cycle")
 
 
-def dashboard_for(user) -> Dashboard:
-    """Everything waiting for ``user``, in a fixed, small number of queries."""
-    invitations = list(pending_invitations_for_email(user.email))
-    memberships = list(active_memberships_of_user(user).order_by("-cycle__created_at"))
-    roles = {m.cycle_id: m.role for m in memberships}
-    if user.is_superuser:
-        cycles = [(c, roles.get(c.pk, Role.CONVENER)) for c in cycles_for_user(user)]
-    else:
-        cycles = [(m.cycle, m.role) for m in memberships]
-    cycle_by_id = {c.pk: c for c, _ in cycles}
-    waiting: list[WaitingItem] = []
-
-    Round = _model("workshops.Round")
-    DelphiPlan = _model("workshops.DelphiPlan")
-    if Round is not None and cycle_by_id:
-        voting = {}
-        if DelphiPlan is not None:
-            voting = dict(DelphiPlan.objects.filter(cycle_id__in=cycle_by_id).values_list("cycle_id", "voting_roles"))
-        for rnd in Round.objects.filter(cycle_id__in=cycle_by_id, status="open").order_by("cycle_id", "number"):
-            role = roles.get(rnd.cycle_id)
-            voters = voting.get(rnd.cycle_id) or [Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR]
-            if role in voters or role == Role.CONVENER:
-                verb = "is open: cast your votes" if role in voters else "is open (you are facilitating)"
-                waiting.append(
-                    WaitingItem(
-                        "round", cycle_by_id[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi"
-                    )
-                )
-
-    FOP = _model("workshops.FOP")
-    if FOP is not None and cycle_by_id:
-        rows = (
-            FOP.objects.filter(cycle_id__in=cycle_by_id, reviewers=user, status="in_review")
-            .values("cycle_id")
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            waiting.append(
-                WaitingItem(
-                    "fop",
-                    cycle_by_id[row["cycle_id"]],
-                    f"{row['n']} future occupational profile(s) to ratify",
-                    "workshops:fops",
-                    count=row["n"],
-                )
-            )
-
-    Capability = _model("workshops.Capability")
-    educator_cycles = [
-        cid for cid, role in roles.items() if role == Role.EDUCATOR and cycle_by_id[cid].phase == Phase.CARRY_OUT
-    ]
-    if Capability is not None and educator_cycles:
-        rows = (
-            Capability.objects.filter(cycle_id__in=educator_cycles, status="accepted", tag_links__isnull=True)
-            .values("cycle_id")
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            waiting.append(
-                WaitingItem(
-                    "tagging",
-                    cycle_by_id[row["cycle_id"]],
-                    f"{row['n']} capabilities have no KSB tags yet",
-                    "workshops:tags",
-                    count=row["n"],
-                )
-            )
-
-    # Conveners: the next phase's missing prerequisites, so the dashboard says what to do next.
+def _next_phase_items(cycles: list[tuple[Cycle, str]]) -> list[WaitingItem]:
+    """Conveners: the next phase's missing prerequisites, so the dashboard says what to do next."""
     from cycles.services.lifecycle import phase_missing  # local: selectors stay importable from services
 
+    items = []
     for cycle, role in cycles:
         if role == Role.CONVENER and cycle.phase < Phase.CAUSE_ACTION:
             missing = phase_missing(cycle=cycle, phase=cycle.phase + 1)
             if missing:
                 nxt = Phase(cycle.phase + 1).label
-                waiting.append(
+                items.append(
                     WaitingItem(
                         "phase",
                         cycle,
@@ -332,6 +285,24 @@ def dashboard_for(user) -> Dashboard:
                         count=len(missing),
                     )
                 )
+    return items
+
+
+def dashboard_for(user) -> Dashboard:
+    """Everything waiting for ``user``: each registered source's items, then the next phase's needs."""
+    invitations = list(pending_invitations_for_email(user.email))
+    memberships = list(active_memberships_of_user(user).order_by("-cycle__created_at"))
+    roles = {m.cycle_id: m.role for m in memberships}
+    if user.is_superuser:
+        cycles = [(c, roles.get(c.pk, Role.CONVENER)) for c in cycles_for_user(user)]
+    else:
+        cycles = [(m.cycle, m.role) for m in memberships]
+    scope = DashboardScope(user=user, roles=roles, cycles={c.pk: c for c, _ in cycles})
+    waiting: list[WaitingItem] = []
+    if scope.cycles:
+        for source in DASHBOARD_SOURCES:
+            waiting.extend(source(scope))
+    waiting.extend(_next_phase_items(cycles))
     return Dashboard(invitations=invitations, cycles=cycles, waiting=waiting)
 
 

@@ -9,5 +9,6 @@ class FindingsConfig(AppConfig):
         from cycles.models import Phase
         from cycles.navigation import NavLink, register_link
 
-        # "Findings" (findings:home) and "Actions" are already in the cycle navigation's list.
+        register_link(NavLink("Findings", "findings:home", Phase.COMMUNICATE, (), "graph-up"))
         register_link(NavLink("Report", "findings:report", Phase.COMMUNICATE, (), "file-earmark-text"))
+        register_link(NavLink("Actions", "findings:actions", Phase.CAUSE_ACTION, (), "check2-square"))

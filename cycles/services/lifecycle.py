@@ -308,7 +308,10 @@ def phase_plan_update(
     if changed:
         for field, value in new.items():
             setattr(plan, field, value)
-        plan.save(update_fields=list(changed))
+        if plan.pk is None:
+            plan.save()  # an older cycle's missing row, created by its first edit
+        else:
+            plan.save(update_fields=list(changed))
         audit_record(
             cycle=plan.cycle,
             actor=actor,

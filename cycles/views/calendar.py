@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from core.pages import login_required
 from cycles.access import get_cycle_for_member
 from cycles.calendar import calendar_for
 from cycles.models import Workshop
-from cycles.rendering import login_required
 
 
 def _ics(body: bytes, filename: str) -> HttpResponse:

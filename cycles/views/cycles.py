@@ -10,11 +10,11 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_errors
+from core.pages import login_required, render_page
 from cycles import selectors, services
 from cycles.access import can_create_cycle, cycles_for_user, get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import CycleForm, ReopenForm
 from cycles.models import Phase
-from cycles.rendering import login_required, render_page
 
 CREATE_NOT_ALLOWED = "Only conveners and site staff can create a cycle."
 

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from core.forms import BootstrapMixin, apply_errors
+from core.pages import login_required, render_page
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener
 from cycles.forms import AcceptNewAccountForm, BulkInviteForm, InvitationForm, MembershipRoleForm
 from cycles.models import Invitation, Membership
-from cycles.rendering import login_required, render_page
 
 
 def _members_context(access, **extra) -> dict:

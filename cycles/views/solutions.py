@@ -9,11 +9,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_errors
+from core.pages import login_required, render_page
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import RatingForm, SolutionForm
 from cycles.models import Phase, Role, Solution
-from cycles.rendering import login_required, render_page
 
 CONTRIBUTORS = [Role.CONVENER, Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR]
 

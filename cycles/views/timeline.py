@@ -8,11 +8,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from core.forms import apply_errors
+from core.pages import login_required, render_page
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import PhasePlanForm
-from cycles.models import Phase, PhasePlan
-from cycles.rendering import login_required, render_page
+from cycles.models import Phase
 
 
 @login_required
@@ -26,7 +26,7 @@ def _get_plan_for_convener(request: HttpRequest, slug: str, phase: int):
     access = get_cycle_for_convener(request, slug)
     if phase not in Phase.values:
         raise Http404("No such phase.")
-    plan, _ = PhasePlan.objects.get_or_create(cycle=access.cycle, phase=phase)
+    plan = selectors.phase_plan(access.cycle, phase)  # unsaved when missing: saved by the POST only
     return access, plan
 
 

@@ -16,6 +16,7 @@ from django.http import Http404
 
 from cycles.access import Access, access_for, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
+from cycles.selectors import DashboardScope, WaitingItem
 from workshops.delphi.aggregation import Rule, item_statistics
 from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResult, Proficiency, Round, Vote
 
@@ -391,3 +392,24 @@ def round1_item_count(cycle: Cycle) -> int:
         Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).count()
         * RoleLevel.objects.filter(cycle=cycle).count()
     )
+
+
+# --- the dashboard: open rounds ------------------------------------------------------------------
+
+
+def dashboard_open_rounds(scope: DashboardScope) -> list[WaitingItem]:
+    """An open round waits for each panellist of a voting role, and for the convener who runs it."""
+    from workshops.delphi.services import DEFAULT_VOTING_ROLES  # noqa: PLC0415 - services import selectors
+
+    voting = dict(DelphiPlan.objects.filter(cycle_id__in=scope.roles).values_list("cycle_id", "voting_roles"))
+    items = []
+    open_rounds = Round.objects.filter(cycle_id__in=scope.roles, status=Round.Status.OPEN).order_by("cycle_id", "number")
+    for rnd in open_rounds:
+        role = scope.roles[rnd.cycle_id]
+        voters = voting.get(rnd.cycle_id) or DEFAULT_VOTING_ROLES
+        if role in voters or role == Role.CONVENER:
+            verb = "is open: cast your votes" if role in voters else "is open (you are facilitating)"
+            items.append(
+                WaitingItem("round", scope.cycles[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi")
+            )
+    return items

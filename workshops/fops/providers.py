@@ -1,47 +1,44 @@
 """Hooks through which the higher ``matching`` app serves FOP and KSB pages.
 
-Dependencies point one way (workshops ← matching), so workshops never imports matching: it asks
-for a provider by name, resolved lazily from a dotted path. A missing provider (matching not
-installed, or a part of it not built yet) returns None and the page shows the section as
-unavailable rather than failing.
+Dependencies point one way (workshops ← matching), so workshops never imports matching, not even
+by a dotted string: matching registers its functions here from ``MatchingConfig.ready``. A
+provider nobody registered returns None and the page shows the section as unavailable.
+
+The hooks and what each takes and returns:
+
+``propose_profiles``  (levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]
+``suggest_tags``      (statement: str, kind: "K"|"S"|"B", existing: list[(tag_id, name, uses)], k: int) -> list[dict]
+``similar_tag_pairs`` (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
+``best_matches``      (capability_ids: list[int]) -> {capability_id: [{standard_ref, standard_title, text, score,
+                      review}, ...]}
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
-from django.utils.module_loading import import_string
+HOOKS = ("propose_profiles", "suggest_tags", "similar_tag_pairs", "best_matches")
 
-logger = logging.getLogger(__name__)
-
-PROVIDERS: dict[str, list[str]] = {
-    # (levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]
-    "propose_profiles": ["matching.proposals.propose_profiles"],
-    # (statement: str, kind: "K"|"S"|"B", existing: list[(tag_id, name, uses)], k: int) -> list[dict]
-    "suggest_tags": ["matching.suggestions.suggest_tags"],
-    # (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
-    "similar_tag_pairs": ["matching.suggestions.similar_tag_pairs"],
-    # (capability_ids: list[int]) -> {capability_id: [ {standard_ref, standard_title, text, score, review}, ... ]}
-    "best_matches": ["matching.proposals.best_matches_for_capabilities"],
-}
-
+_registered: dict[str, Callable] = {}
 _overrides: dict[str, Callable | None] = {}
 
 
+def register(name: str, func: Callable) -> None:
+    """Serve the hook ``name`` with ``func`` (called from the providing app's ``AppConfig.ready``)."""
+    if name not in HOOKS:
+        raise ValueError(f"Unknown FOP provider hook {name!r}: one of {', '.join(HOOKS)}")
+    _registered[name] = func
+
+
 def get(name: str) -> Callable | None:
+    """The function serving ``name``, or None when no app provides it."""
     if name in _overrides:
         return _overrides[name]
-    for path in PROVIDERS.get(name, []):
-        try:
-            return import_string(path)
-        except ImportError:
-            logger.debug("Provider %s not available at %s", name, path)
-    return None
+    return _registered.get(name)
 
 
 def override(name: str, func: Callable | None) -> None:
-    """Replace a provider (tests that need a provider to be absent)."""
+    """Replace a provider (tests that need a provider to be absent or smaller)."""
     _overrides[name] = func
 
 

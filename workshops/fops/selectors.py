@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, QuerySet
 
 from cycles.models import Cycle, Membership, Role, RoleLevel, SupplyChainPartner
+from cycles.selectors import DashboardScope, WaitingItem
+from workshops.fops import providers as fop_providers
 from workshops.fops.history import apply, change_hash, fop_state
 from workshops.fops.types import NeededCapability, RoleLevelNeeds
 from workshops.models import (
     FOP,
     PROFICIENCY_CODES,
     Capability,
+    CapabilityTag,
     DelphiItem,
     FOPCapability,
     FOPChange,
@@ -189,8 +192,6 @@ class DetailEntry:
 
 
 def fop_entries(*, fop: FOP) -> list[DetailEntry]:
-    from workshops.fops.providers import get as provider  # noqa: PLC0415 - resolved lazily on purpose
-    from workshops.models import CapabilityTag
 
     entries = list(FOPCapability.objects.filter(fop=fop).select_related("capability", "capability__function"))
     entries.sort(key=lambda e: natural_key(e.capability.ref))
@@ -203,7 +204,7 @@ def fop_entries(*, fop: FOP) -> list[DetailEntry]:
     ):
         tags[link.capability_id][link.tag.kind].append(link.tag)
     matches: dict[int, list] = {}
-    best = provider("best_matches")
+    best = fop_providers.get("best_matches")
     if best is not None and entries:
         try:
             matches = best([e.capability_id for e in entries]) or {}
@@ -395,3 +396,25 @@ def fop_history_rows(*, fop: FOP) -> list[HistoryRow]:
             )
         )
     return rows
+
+
+# --- the dashboard: FOPs to ratify ---------------------------------------------------------------
+
+
+def dashboard_fops_to_ratify(scope: DashboardScope) -> list[WaitingItem]:
+    """FOPs in review for which the person is a reviewer, counted per cycle."""
+    rows = (
+        FOP.objects.filter(cycle_id__in=scope.cycles, reviewers=scope.user, status=FOP.Status.IN_REVIEW)
+        .values("cycle_id")
+        .annotate(n=Count("id"))
+    )
+    return [
+        WaitingItem(
+            "fop",
+            scope.cycles[row["cycle_id"]],
+            f"{row['n']} future occupational profile(s) to ratify",
+            "workshops:fops",
+            count=row["n"],
+        )
+        for row in rows
+    ]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from cycles.models import Cycle
+from cycles.models import Cycle, Phase, Role
+from cycles.selectors import DashboardScope, WaitingItem
 from workshops.fops import providers as fop_providers
 from workshops.fops.selectors import natural_key
 from workshops.models import Capability, CapabilityTag, PublishedTagFrequency, Tag, TagKind
@@ -184,3 +185,30 @@ def tag_frequency_table(*, cycle: Cycle, limit: int = 30) -> list[dict]:
             }
         )
     return tables
+
+
+# --- the dashboard: capabilities without tags ----------------------------------------------------
+
+
+def dashboard_untagged(scope: DashboardScope) -> list[WaitingItem]:
+    """Educators of a cycle in Carry out: the accepted capabilities that have no KSB tag yet."""
+    cycle_ids = [
+        cid for cid, role in scope.roles.items() if role == Role.EDUCATOR and scope.cycles[cid].phase == Phase.CARRY_OUT
+    ]
+    if not cycle_ids:
+        return []
+    rows = (
+        Capability.objects.filter(cycle_id__in=cycle_ids, status=Capability.Status.ACCEPTED, tag_links__isnull=True)
+        .values("cycle_id")
+        .annotate(n=Count("id"))
+    )
+    return [
+        WaitingItem(
+            "tagging",
+            scope.cycles[row["cycle_id"]],
+            f"{row['n']} capabilities have no KSB tags yet",
+            "workshops:tags",
+            count=row["n"],
+        )
+        for row in rows
+    ]

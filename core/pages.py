@@ -1,10 +1,13 @@
-"""Small helpers every app's views can use: one URL, full page or named partial, with messages.
+"""The page helpers every view uses: one URL, full page or named partial, with messages.
 
 ``render_page(request, "app/page.html", "part", context)`` renders the whole page, or for an htmx
 request only ``app/page.html#part`` plus the queued messages as an out-of-band swap into
 ``#messages`` (so "Saved." still appears when only a fragment is replaced).
 ``login_required`` sends anonymous visitors to the login page; for htmx requests it asks the
-browser to navigate there instead of swapping the login form into the page.
+browser to navigate there instead of swapping the login form into the page (an expired session
+on a polling fragment must not turn the fragment into a login form).
+``stop_polling(response)`` is the one way a polling fragment says "nothing left to poll": htmx
+stops an ``hx-trigger="every ..."`` poll when the answer's status is 286.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -55,3 +58,9 @@ def login_required(view):
         return redirect_to_login(request.get_full_path())
 
     return wrapper
+
+
+def stop_polling(response: HttpResponse) -> HttpResponse:
+    """Mark a polling fragment's last answer: htmx swaps it in and stops polling."""
+    response.status_code = HttpResponseStopPolling.status_code
+    return response
