@@ -9,12 +9,12 @@ PYTEST_ARGS ?=
 
 .PHONY: run install migrate demo serve test test-faults lint browser bench clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	# The CPU build of torch first: otherwise sentence-transformers pulls a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed

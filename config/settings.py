@@ -42,6 +42,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -174,6 +184,18 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # queue that Delphi aggregation and emails use.
 CELERY_TASK_ROUTES = {"matching.tasks.*": {"queue": "matching"}, "workshops.tasks.propose_fops": {"queue": "matching"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Delphi live rooms: seconds between coalesced progress broadcasts, and the database threads that
+# take votes off the event loop in each ASGI process.
+DELPHI_PROGRESS_INTERVAL = env_float("DELPHI_PROGRESS_INTERVAL", 0.5)
+DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
+# make run embeds every framework's statements with the demo (minutes), not only the IfATE duties.
+MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
+
+# Scheduled work (services mode: run `celery -A config beat` beside the workers). Pages never do it:
+# a Delphi round past its deadline reads as closed at once and its row closes here within a minute.
+CELERY_BEAT_SCHEDULE = {
+    "close-due-delphi-rounds": {"task": "workshops.tasks.close_due_rounds", "schedule": 60.0},
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,9 +12,10 @@ library adds O*NET and ESCO after ``python manage.py embed_frameworks`` (or set
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
+
+from django.conf import settings
 
 from cycles.models import Cycle
 from matching import services
@@ -51,7 +52,7 @@ def load(data_dir: Path, stdout=None) -> MatchRun | None:
         _say(stdout, f"  {outcome.message} ({time.perf_counter() - started:.1f} s)")
 
     # The demo run embeds the IfATE duties it needs by itself; the rest waits for embed_frameworks.
-    embed_all = os.environ.get("MATCHING_DEMO_EMBED_ALL", "").lower() in {"1", "true", "yes"}
+    embed_all = settings.MATCHING_DEMO_EMBED_ALL
     for version in versions.values():
         if version.embedded_at is not None or not embed_all:
             continue

@@ -47,10 +47,7 @@ def round_group(round_id: int) -> str:
 
 
 def _interval() -> float:
-    value = getattr(settings, "DELPHI_PROGRESS_INTERVAL", None)
-    if value is None:
-        value = os.environ.get("DELPHI_PROGRESS_INTERVAL") or 0.5
-    return float(value)
+    return float(settings.DELPHI_PROGRESS_INTERVAL)
 
 
 def round_state_messages(round_id: int) -> list[dict]:

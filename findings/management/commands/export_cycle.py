@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cycles.models import Cycle
+from cycles.commands import cycle_or_command_error
 from findings.portability import PortabilityError, cycle_export, dumps
 
 
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="Where to write the JSON ('-' for standard output).")
 
     def handle(self, *args, slug: str, file: str, **options):
-        cycle = Cycle.objects.filter(slug=slug).first()
-        if cycle is None:
-            raise CommandError(f"No cycle with the slug '{slug}'.")
+        cycle = cycle_or_command_error(slug)
         try:
             text = dumps(cycle_export(cycle=cycle))
         except PortabilityError as exc:

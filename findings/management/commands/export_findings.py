@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from cycles.models import Cycle
+from cycles.commands import cycle_or_command_error
 from findings import exports
 
 
@@ -20,9 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--pdf", action="store_true", help="Also write the findings report as PDF.")
 
     def handle(self, *args, slug: str, out: str, threshold: float | None, pdf: bool, **options):
-        cycle = Cycle.objects.filter(slug=slug).first()
-        if cycle is None:
-            raise CommandError(f"No cycle with the slug {slug!r}.")
+        cycle = cycle_or_command_error(slug)
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         params = {"threshold": str(threshold)} if threshold is not None else {}

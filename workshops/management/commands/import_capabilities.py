@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cycles.models import Cycle
+from cycles.commands import cycle_or_command_error
 from workshops.capture.services import CapabilityImportError, capabilities_import
 
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--submitted", action="store_true", help="Leave them submitted instead of accepted.")
 
     def handle(self, *args, cycle: str, file: str, submitted: bool, **options):
-        target = Cycle.objects.filter(slug=cycle).first()
-        if target is None:
-            raise CommandError(f"No cycle with the slug {cycle!r}.")
+        target = cycle_or_command_error(cycle)
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"No such file: {file}")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cycles.models import Cycle
+from cycles.commands import cycle_or_command_error
 from workshops.fops.proposals import ProposalError, clean_parameters, fop_propose
 from workshops.fops.types import ProposalParameters
 
@@ -18,9 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--similarity", type=float, default=defaults.similarity, help="Merge threshold, 0–1.")
 
     def handle(self, *args, cycle: str, max_size: int, min_size: int, similarity: float, **options):
-        target = Cycle.objects.filter(slug=cycle).first()
-        if target is None:
-            raise CommandError(f"No cycle with slug {cycle!r}.")
+        target = cycle_or_command_error(cycle)
         try:
             params = clean_parameters(max_size=max_size, min_size=min_size, similarity=similarity)
             run = fop_propose(cycle=target, actor=None, parameters=params)

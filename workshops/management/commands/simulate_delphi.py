@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cycles.models import Cycle
+from cycles.commands import cycle_or_command_error
 from workshops.delphi.services import DelphiError
 from workshops.delphi.simulation import delphi_simulate
 
@@ -24,9 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args, cycle_slug: str, panellists: int, rounds: int, seed: int, reset: bool, **options):
         if panellists < 1 or rounds < 1:
             raise CommandError("--panellists and --rounds must be at least 1.")
-        cycle = Cycle.objects.filter(slug=cycle_slug).first()
-        if cycle is None:
-            raise CommandError(f"No cycle with the slug “{cycle_slug}”.")
+        cycle = cycle_or_command_error(cycle_slug)
         try:
             report = delphi_simulate(
                 cycle=cycle, panellists=panellists, rounds=rounds, seed=seed, reset=reset, log=self.stdout.write
