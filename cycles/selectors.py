@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -66,8 +67,19 @@ def account_exists(email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
 
 
-def audit_events(cycle: Cycle) -> QuerySet[AuditEvent]:
-    return cycle.audit_events.select_related("actor")
+def audit_events(cycle: Cycle, *, verb_prefix: str = "") -> QuerySet[AuditEvent]:
+    """The cycle's audit trail, newest first; only verbs starting with ``verb_prefix`` when given."""
+    events = cycle.audit_events.select_related("actor")
+    return events.filter(verb__startswith=verb_prefix) if verb_prefix else events
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    return Invitation.objects.select_related("cycle", "invited_by").filter(token=token).first()
+
+
+def prepare_rows(model: type[models.Model], cycle: Cycle) -> QuerySet:
+    """A Prepare list (partners, role levels, workshops) of ``cycle``, in the model's order."""
+    return model.objects.filter(cycle=cycle)
 
 
 # --- Timeline ---------------------------------------------------------------------------------

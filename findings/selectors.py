@@ -14,7 +14,7 @@ from functools import cached_property
 from django.db.models import Q, QuerySet
 
 from cycles.models import Cycle, CycleOrganisation, RoleLevel, SupplyChainPartner
-from findings.models import ActionItem, ShareLink
+from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
 from workshops.models import (
     FOP,
     Capability,
@@ -211,13 +211,34 @@ class CycleData:
         return self.cycle.published_facts or {}
 
 
-def action_items(cycle: Cycle) -> QuerySet[ActionItem]:
-    return (
+def action_items(cycle: Cycle, *, horizon: str = "", status: str = "") -> QuerySet[ActionItem]:
+    """The action plan in its order; ``horizon`` and ``status`` ("open": not done or dropped) filter it."""
+    items = (
         ActionItem.objects.filter(cycle=cycle)
         .select_related("owner")
         .prefetch_related("fops", "capabilities")
         .order_by("order", "id")
     )
+    if horizon:
+        items = items.filter(horizon=horizon)
+    if status == "open":
+        items = items.exclude(status__in=ActionItem.CLOSED_STATUSES)
+    elif status:
+        items = items.filter(status=status)
+    return items
+
+
+def export_jobs_of(cycle: Cycle, user, *, limit: int = 10) -> QuerySet[ExportJob]:
+    """A person's latest export jobs in a cycle (each sees only their own)."""
+    return ExportJob.objects.filter(cycle=cycle, requested_by=user)[:limit]
+
+
+def report_section(cycle: Cycle, key: str) -> ReportSection | None:
+    return ReportSection.objects.filter(cycle=cycle, key=key).first()
+
+
+def share_links_of(cycle: Cycle) -> QuerySet[ShareLink]:
+    return ShareLink.objects.filter(cycle=cycle).select_related("created_by", "revoked_by")
 
 
 def active_share_link(token: str) -> ShareLink | None:

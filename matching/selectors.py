@@ -66,6 +66,21 @@ def runs_for_cycle(cycle: Cycle) -> QuerySet[MatchRun]:
     return MatchRun.objects.filter(cycle=cycle).select_related("framework_version__framework", "created_by")
 
 
+def run_of_cycle(cycle: Cycle, run_id: int) -> MatchRun | None:
+    """One of the cycle's runs (None for another cycle's run id)."""
+    return (
+        MatchRun.objects.select_related("framework_version__framework", "created_by")
+        .filter(pk=run_id, cycle=cycle)
+        .first()
+    )
+
+
+def reviews_by_statement(capability: Capability, statement_ids: list[int]) -> dict[int, MatchReview]:
+    """Educators' reviews of a capability's matches, keyed by statement id."""
+    reviews = MatchReview.objects.filter(capability=capability, statement_id__in=statement_ids)
+    return {r.statement_id: r for r in reviews}
+
+
 def latest_run(cycle: Cycle, kind: str | None = None) -> MatchRun | None:
     """The newest finished run of a cycle (optionally against one framework kind)."""
     runs = runs_for_cycle(cycle).filter(status=MatchRun.Status.DONE)

@@ -24,9 +24,9 @@ REVIEW_ROLES = (Role.CONVENER, Role.EDUCATOR)
 
 def _get_run_for_member(request, slug: str, run_id: int, roles=None) -> tuple[Access, MatchRun]:
     access = get_cycle_for_member(request, slug, roles=roles)
-    run = get_object_or_404(
-        MatchRun.objects.select_related("framework_version__framework", "created_by"), pk=run_id, cycle=access.cycle
-    )
+    run = selectors.run_of_cycle(access.cycle, run_id)
+    if run is None:
+        raise Http404("No such match run in this cycle.")
     return access, run
 
 
@@ -181,10 +181,7 @@ def run_capability(request: HttpRequest, slug: str, run_id: int, capability_id: 
     access, run = _get_run_for_member(request, slug, run_id)
     capability = get_object_or_404(Capability, pk=capability_id, cycle=access.cycle)
     results = list(selectors.capability_results(run, capability))
-    reviews = {
-        r.statement_id: r
-        for r in MatchReview.objects.filter(capability=capability, statement__in=[x.statement for x in results])
-    }
+    reviews = selectors.reviews_by_statement(capability, [x.statement_id for x in results])
     window = (run.windows or {}).get(str(capability.pk))
     return render(
         request,

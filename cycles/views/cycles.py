@@ -151,10 +151,8 @@ def _after_phase_change(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug, roles=["convener", "observer"])
-    events = selectors.audit_events(access.cycle)
     verb = request.GET.get("verb", "")
-    if verb:
-        events = events.filter(verb__startswith=verb)
+    events = selectors.audit_events(access.cycle, verb_prefix=verb)
     return render_page(
         request,
         "cycles/audit.html",

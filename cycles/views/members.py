@@ -164,7 +164,7 @@ class AcceptLoginForm(BootstrapMixin, AuthenticationForm):
 @ratelimit(key="post:login-username", rate="10/m", method="POST", block=True)
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an invitation: logged in → confirm; logged out → create the account or log in."""
-    invitation = Invitation.objects.select_related("cycle", "invited_by").filter(token=token).first()
+    invitation = selectors.invitation_by_token(token)
     if invitation is None:
         return render(request, "cycles/invitation_accept.html", {"invalid": True}, status=404)
     context: dict = {"invitation": invitation}

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core.forms import apply_errors
 from core.pages import login_required, render_page
-from cycles import services
+from cycles import selectors, services
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.forms import PartnerForm, RoleLevelForm, WorkshopForm
 from cycles.models import RoleLevel, SupplyChainPartner, Workshop
@@ -36,7 +36,7 @@ class Kind:
     template: str
 
     def items(self, cycle):
-        return self.model.objects.filter(cycle=cycle)
+        return selectors.prepare_rows(self.model, cycle)
 
     def make_form(self, cycle, data=None, instance=None):
         if self.form is WorkshopForm:

@@ -23,14 +23,7 @@ def _get_action_for_convener(request: HttpRequest, slug: str, pk: int):
 
 
 def _grouped(cycle: Cycle, horizon: str = "", status: str = "") -> list[tuple[str, str, list[ActionItem]]]:
-    items = action_items(cycle)
-    if horizon:
-        items = items.filter(horizon=horizon)
-    if status == "open":
-        items = items.exclude(status__in=ActionItem.CLOSED_STATUSES)
-    elif status:
-        items = items.filter(status=status)
-    items = list(items)
+    items = list(action_items(cycle, horizon=horizon, status=status))
     return [
         (key, label, [a for a in items if a.horizon == key])
         for key, label in Horizon.choices

@@ -13,6 +13,7 @@ from django_htmx.http import HttpResponseStopPolling
 from cycles.access import get_cycle_for_member
 from findings.forms import ExportForm
 from findings.models import ExportJob
+from findings.selectors import export_jobs_of
 from findings.services import export_job_create
 from findings.views.pages import _nav
 
@@ -30,7 +31,7 @@ def _get_job_for_member(request: HttpRequest, slug: str, job_id: int):
 @login_required
 def exports(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
-    jobs = ExportJob.objects.filter(cycle=access.cycle, requested_by=request.user)[:10]
+    jobs = export_jobs_of(access.cycle, request.user)
     return render(
         request,
         "findings/exports.html",

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
+from findings import selectors
 from findings.forms import SECTION_KEYS, ReportSectionForm
-from findings.models import ReportSection
 from findings.report import report_context
 from findings.services import report_section_save
 from findings.views.pages import _get_share, _nav
@@ -39,7 +39,7 @@ def report_section(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     access = get_cycle_for_convener(request, slug)
     if key not in SECTION_KEYS:
         raise Http404("No such report section.")
-    section = ReportSection.objects.filter(cycle=access.cycle, key=key).first()
+    section = selectors.report_section(access.cycle, key)
     form = ReportSectionForm(request.POST or None, initial={"body": section.body if section else ""})
     if request.method == "POST" and form.is_valid():
         report_section_save(cycle=access.cycle, key=key, body=form.cleaned_data["body"], actor=request.user)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from cycles.access import get_cycle_for_convener
 from findings.forms import ShareLinkForm
 from findings.models import ShareLink
+from findings.selectors import share_links_of
 from findings.services import share_link_create, share_link_revoke
 from findings.views.pages import _nav
 
@@ -25,7 +26,7 @@ def share_links(request: HttpRequest, slug: str) -> HttpResponse:
             request, "Share link published: anyone with it can read this cycle's findings until you revoke it."
         )
         return redirect(f"{request.path}#link-{link.pk}")
-    links = ShareLink.objects.filter(cycle=access.cycle).select_related("created_by", "revoked_by")
+    links = share_links_of(access.cycle)
     return render(
         request,
         "findings/share_links.html",
