@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from cycles.access import cycles_for_user
 from cycles.models import (
     AuditEvent,
@@ -62,8 +63,6 @@ def pending_invitations_for_email(email: str) -> QuerySet[Invitation]:
 
 
 def account_exists(email: str) -> bool:
-    from accounts.models import User
-
     return User.objects.filter(email__iexact=email).exists()
 
 
@@ -225,7 +224,7 @@ def solution_results(cycle: Cycle) -> list[SolutionResult]:
     return results
 
 
-def ratings_by(cycle: Cycle, user) -> dict[int, SolutionRating]:
+def ratings_by(cycle: Cycle, user: User) -> dict[int, SolutionRating]:
     return {r.solution_id: r for r in SolutionRating.objects.filter(solution__cycle=cycle, rater=user)}
 
 
@@ -273,7 +272,7 @@ def register_dashboard_source(source: DashboardSource) -> None:
         DASHBOARD_SOURCES.append(source)
 
 
-def active_memberships_of_user(user) -> QuerySet[Membership]:
+def active_memberships_of_user(user: User) -> QuerySet[Membership]:
     """The cycles ``user`` is an active member of, with each cycle loaded."""
     return Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).select_related("cycle")
 
@@ -300,7 +299,7 @@ def _next_phase_items(cycles: list[tuple[Cycle, str]]) -> list[WaitingItem]:
     return items
 
 
-def dashboard_for(user) -> Dashboard:
+def dashboard_for(user: User) -> Dashboard:
     """Everything waiting for ``user``: each registered source's items, then the next phase's needs."""
     invitations = list(pending_invitations_for_email(user.email))
     memberships = list(active_memberships_of_user(user).order_by("-cycle__created_at"))

@@ -8,11 +8,13 @@ export costs the same queries as building one.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from cycles.models import Cycle, CycleOrganisation, RoleLevel, SupplyChainPartner
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
 from workshops.models import (
@@ -228,7 +230,7 @@ def action_items(cycle: Cycle, *, horizon: str = "", status: str = "") -> QueryS
     return items
 
 
-def export_jobs_of(cycle: Cycle, user, *, limit: int = 10) -> QuerySet[ExportJob]:
+def export_jobs_of(cycle: Cycle, user: User, *, limit: int = 10) -> QuerySet[ExportJob]:
     """A person's latest export jobs in a cycle (each sees only their own)."""
     return ExportJob.objects.filter(cycle=cycle, requested_by=user)[:limit]
 
@@ -245,7 +247,7 @@ def active_share_link(token: str) -> ShareLink | None:
     return ShareLink.objects.select_related("cycle").filter(token=token, revoked_at__isnull=True).first()
 
 
-def search_across_cycles(user, query: str, *, limit: int = 50) -> dict[str, list[dict]]:
+def search_across_cycles(user: User, query: str, *, limit: int = 50) -> dict[str, list[dict]]:
     """Capabilities, FOPs and KSB tags matching ``query`` in every cycle the user may see."""
     from cycles.access import cycles_for_user
 
@@ -311,5 +313,5 @@ def search_across_cycles(user, query: str, *, limit: int = 50) -> dict[str, list
     }
 
 
-def counted_capabilities_in(cycles) -> QuerySet[Capability]:
+def counted_capabilities_in(cycles: Iterable[Cycle]) -> QuerySet[Capability]:
     return Capability.objects.filter(cycle__in=cycles).exclude(status__in=EXCLUDED_CAPABILITY_STATUSES)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.models import User
 from cycles.models import AuditEvent, Cycle
 
 
 def audit_record(
-    *, cycle: Cycle | int, actor, verb: str, summary: str, detail: dict[str, Any] | None = None
+    *, cycle: Cycle | int, actor: User | None, verb: str, summary: str, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Write one audit event for ``cycle`` (the cycle or its id). An anonymous or missing actor is
     recorded as no one (the system), never as a user row that does not exist."""

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.models import User
 from cycles.models import (
     WORKSHOP_ROLES,
     Cycle,
@@ -149,7 +150,7 @@ def _unique_slug(title: str) -> str:
 
 
 @transaction.atomic
-def cycle_create(*, created_by, title: str, challenge: str, **details: str) -> Cycle:
+def cycle_create(*, created_by: User, title: str, challenge: str, **details: str) -> Cycle:
     """Create a cycle in Consider with its six phase plans; the creator becomes its convener."""
     unknown = set(details) - set(CYCLE_FIELDS)
     if unknown:
@@ -180,7 +181,7 @@ def cycle_create(*, created_by, title: str, challenge: str, **details: str) -> C
 
 
 @transaction.atomic
-def cycle_update(*, cycle: Cycle, actor, **details: str) -> Cycle:
+def cycle_update(*, cycle: Cycle, actor: User | None, **details: str) -> Cycle:
     unknown = set(details) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown cycle fields: {sorted(unknown)}")
@@ -212,7 +213,7 @@ def _ensure_plans(cycle: Cycle) -> dict[int, PhasePlan]:
 
 
 @transaction.atomic
-def phase_advance(*, cycle: Cycle, actor) -> Cycle:
+def phase_advance(*, cycle: Cycle, actor: User | None) -> Cycle:
     """Move the cycle into its next phase, or raise PhaseGuardError naming what is missing."""
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.phase >= Phase.CAUSE_ACTION:
@@ -247,7 +248,7 @@ def phase_advance(*, cycle: Cycle, actor) -> Cycle:
 
 
 @transaction.atomic
-def phase_reopen(*, cycle: Cycle, phase: int, actor, reason: str = "") -> Cycle:
+def phase_reopen(*, cycle: Cycle, phase: int, actor: User | None, reason: str = "") -> Cycle:
     """Go back to an earlier phase; the actual dates of the phases after it are cleared (the audit keeps them)."""
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     phase = int(phase)
@@ -284,7 +285,7 @@ def phase_reopen(*, cycle: Cycle, phase: int, actor, reason: str = "") -> Cycle:
 def phase_plan_update(
     *,
     plan: PhasePlan,
-    actor,
+    actor: User | None,
     planned_start: date | None,
     planned_end: date | None,
     actual_start: date | None,

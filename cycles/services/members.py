@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -60,7 +61,7 @@ def _active_convener_count(cycle: Cycle) -> int:
 
 
 @transaction.atomic
-def membership_change_role(*, membership: Membership, role: str, actor) -> Membership:
+def membership_change_role(*, membership: Membership, role: str, actor: User | None) -> Membership:
     membership = Membership.objects.select_for_update().select_related("user", "cycle").get(pk=membership.pk)
     if role not in Role.values:
         raise ValidationError({"role": UNKNOWN_ROLE.format(value=role, choices=", ".join(Role.values))})
@@ -82,7 +83,7 @@ def membership_change_role(*, membership: Membership, role: str, actor) -> Membe
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor) -> Membership:
+def membership_remove(*, membership: Membership, actor: User | None) -> Membership:
     membership = Membership.objects.select_for_update().select_related("user", "cycle").get(pk=membership.pk)
     if membership.status == Membership.Status.REMOVED:
         return membership
@@ -200,7 +201,7 @@ def invitation_create(
     cycle: Cycle,
     email: str,
     role: str,
-    invited_by,
+    invited_by: User | None,
     name: str = "",
     organisation_name: str = "",
     group: str = "",
@@ -239,7 +240,7 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+def invitation_revoke(*, invitation: Invitation, actor: User | None) -> Invitation:
     updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -257,7 +258,7 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation, actor) -> Invitation:
+def invitation_resend(*, invitation: Invitation, actor: User | None) -> Invitation:
     """Replace a pending or expired invitation with a fresh link (new token, new expiry); the old link stops working."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
@@ -406,7 +407,7 @@ def _read_csv(upload) -> list[dict[str, str]]:
 
 
 @transaction.atomic
-def invitations_bulk_create(*, cycle: Cycle, upload, invited_by) -> list[Invitation]:
+def invitations_bulk_create(*, cycle: Cycle, upload: IO[bytes] | bytes, invited_by: User | None) -> list[Invitation]:
     """Invite everyone in a CSV (name, email, organisation, group, role): all rows, or none."""
     rows = _read_csv(upload)
     errors: list[RowError] = []

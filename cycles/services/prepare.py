@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from accounts.models import User
 from cycles.models import Cycle, RoleLevel, SupplyChainPartner, Workshop
 from cycles.services.audit import audit_record
 
@@ -64,7 +65,7 @@ def _next_order(model, cycle: Cycle) -> int:
 def partner_save(
     *,
     cycle: Cycle,
-    actor,
+    actor: User | None,
     name: str,
     description: str = "",
     order: int | None = None,
@@ -92,7 +93,7 @@ def partner_save(
 
 
 @transaction.atomic
-def partner_delete(*, partner: SupplyChainPartner, actor) -> None:
+def partner_delete(*, partner: SupplyChainPartner, actor: User | None) -> None:
     _refuse_if_in_use(partner)
     audit_record(
         cycle=partner.cycle,
@@ -110,7 +111,7 @@ def partner_delete(*, partner: SupplyChainPartner, actor) -> None:
 def role_level_save(
     *,
     cycle: Cycle,
-    actor,
+    actor: User | None,
     name: str,
     academic_level_min: int,
     academic_level_max: int,
@@ -150,7 +151,7 @@ def role_level_save(
 
 
 @transaction.atomic
-def role_level_delete(*, role_level: RoleLevel, actor) -> None:
+def role_level_delete(*, role_level: RoleLevel, actor: User | None) -> None:
     _refuse_if_in_use(role_level)
     audit_record(
         cycle=role_level.cycle,
@@ -168,7 +169,7 @@ def role_level_delete(*, role_level: RoleLevel, actor) -> None:
 def workshop_save(
     *,
     cycle: Cycle,
-    actor,
+    actor: User | None,
     kind: str,
     title: str,
     starts_at: datetime,
@@ -176,7 +177,7 @@ def workshop_save(
     timezone: str = "Europe/London",
     place: str = "",
     video_link: str = "",
-    facilitator=None,
+    facilitator: User | None = None,
     workshop: Workshop | None = None,
 ) -> Workshop:
     """Schedule a workshop, or update ``workshop``; it must end after it starts."""
@@ -218,7 +219,7 @@ def workshop_save(
 
 
 @transaction.atomic
-def workshop_delete(*, workshop: Workshop, actor) -> None:
+def workshop_delete(*, workshop: Workshop, actor: User | None) -> None:
     audit_record(
         cycle=workshop.cycle, actor=actor, verb="workshop.deleted", summary=f"Cancelled the workshop “{workshop.title}”"
     )

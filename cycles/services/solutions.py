@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from cycles.models import Cycle, Phase, Solution, SolutionRating
 from cycles.services.audit import audit_record
 
@@ -21,7 +22,7 @@ def _current_phase(cycle_id: int) -> Phase:
 
 
 @transaction.atomic
-def solution_propose(*, cycle: Cycle, title: str, description: str = "", proposed_by) -> Solution:
+def solution_propose(*, cycle: Cycle, title: str, description: str = "", proposed_by: User) -> Solution:
     if _current_phase(cycle.pk) != Phase.CONSIDER:
         raise ValidationError(PROPOSE_ONLY_IN_CONSIDER.format(phase=_current_phase(cycle.pk).label))
     title = title.strip()
@@ -41,7 +42,9 @@ def solution_propose(*, cycle: Cycle, title: str, description: str = "", propose
 
 
 @transaction.atomic
-def solution_rate(*, solution: Solution, rater, impact: int, feasibility: int, comment: str = "") -> SolutionRating:
+def solution_rate(
+    *, solution: Solution, rater: User, impact: int, feasibility: int, comment: str = ""
+) -> SolutionRating:
     """Record (or replace) the rater's impact and feasibility scores for one solution."""
     phase = _current_phase(solution.cycle_id)
     if phase != Phase.IDENTIFY:
@@ -61,7 +64,7 @@ def solution_rate(*, solution: Solution, rater, impact: int, feasibility: int, c
 
 
 @transaction.atomic
-def solution_set_prioritised(*, solution: Solution, prioritised: bool, actor) -> Solution:
+def solution_set_prioritised(*, solution: Solution, prioritised: bool, actor: User | None) -> Solution:
     phase = _current_phase(solution.cycle_id)
     if phase != Phase.IDENTIFY:
         raise ValidationError(PRIORITISE_ONLY_IN_IDENTIFY.format(phase=phase.label))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from accounts.models import User
 from cycles.access import Access, access_for
 from cycles.models import Cycle, Workshop
 from workshops.models import Capability, Function, FunctionalArea, FunctionalDomain
@@ -20,7 +22,7 @@ STATUS_FILTERS = {
 }
 
 
-def capture_access(*, user, slug: str) -> Access | None:
+def capture_access(*, user: User | AnonymousUser, slug: str) -> Access | None:
     """The caller's access to a cycle's capture screen, or None (used by the websocket consumer)."""
     cycle = Cycle.objects.filter(slug=slug).first()
     if cycle is None:

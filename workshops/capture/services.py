@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import User
 from core.spreadsheets import cell_safe, cell_unsafe
 from cycles.models import Cycle, Role, SupplyChainPartner, Workshop
 from cycles.services.audit import audit_record
@@ -119,7 +120,7 @@ def _broadcast(cycle: Cycle, action: str, capabilities: Iterable[Capability]) ->
 def capability_submit(
     *,
     cycle: Cycle,
-    actor,
+    actor: User | None,
     statement: str,
     partners: Iterable[SupplyChainPartner] = (),
     function: Function | None = None,
@@ -152,7 +153,7 @@ def capability_submit(
 def capability_update(
     *,
     capability: Capability,
-    actor,
+    actor: User | None,
     statement: str,
     partners: Iterable[SupplyChainPartner],
     function: Function | None = None,
@@ -183,7 +184,7 @@ def capability_update(
 
 
 @transaction.atomic
-def capability_accept(*, capability: Capability, actor) -> Capability:
+def capability_accept(*, capability: Capability, actor: User | None) -> Capability:
     if capability.status == Capability.Status.MERGED:
         raise ValidationError(CANNOT_ACCEPT_MERGED.format(ref=capability.ref))
     capability.status = Capability.Status.ACCEPTED
@@ -201,7 +202,7 @@ def capability_accept(*, capability: Capability, actor) -> Capability:
 
 
 @transaction.atomic
-def capability_reject(*, capability: Capability, actor, reason: str) -> Capability:
+def capability_reject(*, capability: Capability, actor: User | None, reason: str) -> Capability:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED})
@@ -224,7 +225,7 @@ def capability_reject(*, capability: Capability, actor, reason: str) -> Capabili
 
 
 @transaction.atomic
-def capability_merge(*, survivor: Capability, sources: Iterable[Capability], actor) -> Capability:
+def capability_merge(*, survivor: Capability, sources: Iterable[Capability], actor: User | None) -> Capability:
     """Fold duplicates into ``survivor``: they become ``merged`` and point at it; partners are united.
 
     The survivor keeps its wording; its ``merged_sources`` are the statements it stands for
@@ -314,7 +315,9 @@ def _lookup(items: Iterable, key=lambda item: item.name) -> dict[str, object]:
 
 
 @transaction.atomic
-def capabilities_import(*, cycle: Cycle, actor, data: bytes | str, accept: bool = True) -> list[Capability]:
+def capabilities_import(
+    *, cycle: Cycle, actor: User | None, data: bytes | str, accept: bool = True
+) -> list[Capability]:
     """Create the statements of a CSV (columns statement, partners, function, domain, area, optional
     ref); all or nothing. Partners are separated by ``;`` and, like the classification, matched
     case-insensitively to the cycle's partners and the taxonomy."""

@@ -8,12 +8,15 @@ distributions are counts only, and counts split by stakeholder group are suppres
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count
-from django.http import Http404
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest
 
+from accounts.models import User
 from cycles.access import Access, access_for, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.selectors import DashboardScope, WaitingItem
@@ -47,7 +50,7 @@ def plan_for(cycle: Cycle) -> DelphiPlan:
     return plan or DelphiPlan(cycle=cycle, voting_roles=list(DEFAULT_VOTING_ROLES))
 
 
-def round_access(*, user, round_id: int) -> RoundAccess | None:
+def round_access(*, user: User | AnonymousUser, round_id: int) -> RoundAccess | None:
     """A member's access to a round (for the websocket), or None when they have none."""
     rnd = Round.objects.select_related("cycle").filter(pk=round_id).first()
     if rnd is None:
@@ -58,7 +61,9 @@ def round_access(*, user, round_id: int) -> RoundAccess | None:
     return RoundAccess(round=rnd, plan=plan_for(rnd.cycle), access=access)
 
 
-def get_round_for_member(request, slug: str, number: int, roles=None) -> RoundAccess:
+def get_round_for_member(
+    request: HttpRequest, slug: str, number: int, roles: Iterable[str] | None = None
+) -> RoundAccess:
     """View helper: 404 for outsiders or a missing round, 403 for a role not allowed."""
     access = get_cycle_for_member(request, slug, roles=roles)
     rnd = Round.objects.filter(cycle=access.cycle, number=number).first()
@@ -67,7 +72,7 @@ def get_round_for_member(request, slug: str, number: int, roles=None) -> RoundAc
     return RoundAccess(round=rnd, plan=plan_for(access.cycle), access=access)
 
 
-def rounds_of(cycle: Cycle):
+def rounds_of(cycle: Cycle) -> QuerySet[Round]:
     return Round.objects.filter(cycle=cycle).annotate(n_items=Count("items", distinct=True)).order_by("number")
 
 
@@ -143,7 +148,7 @@ def round_distributions(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[
     return {str(k): v for k, v in counts.items() if sum(v) >= max(quorum, 1)}
 
 
-def round_snapshot(*, view: RoundAccess, user) -> dict:
+def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     """Everything a client needs to (re)draw a round. The round is read first, so the sequence
     it carries is never newer than the state that follows it."""
     rnd = Round.objects.get(pk=view.round.pk)
@@ -208,7 +213,7 @@ def _coded(counts: list[int] | None) -> list[tuple] | None:
     return [(PROFICIENCY_CODES[v], label, counts[v]) for v, label in Proficiency.choices]
 
 
-def round_grid(*, view: RoundAccess, user) -> dict:
+def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     """The voting grid: capabilities × role levels of the round, with the viewer's own answers, the
     number of answers per item, the live distribution where the viewer may see it and (in later
     rounds) the feedback from the previous round."""
@@ -371,7 +376,7 @@ def round_results(*, rnd: Round) -> list[ItemResult]:
     )
 
 
-def grid_cell(grid: dict, item_id) -> dict | None:
+def grid_cell(grid: dict, item_id: object) -> dict | None:
     """The grid cell of one item (for re-rendering a single cell after an htmx vote)."""
     try:
         item_id = int(item_id)
@@ -403,13 +408,17 @@ def dashboard_open_rounds(scope: DashboardScope) -> list[WaitingItem]:
 
     voting = dict(DelphiPlan.objects.filter(cycle_id__in=scope.roles).values_list("cycle_id", "voting_roles"))
     items = []
-    open_rounds = Round.objects.filter(cycle_id__in=scope.roles, status=Round.Status.OPEN).order_by("cycle_id", "number")
+    open_rounds = Round.objects.filter(cycle_id__in=scope.roles, status=Round.Status.OPEN).order_by(
+        "cycle_id", "number"
+    )
     for rnd in open_rounds:
         role = scope.roles[rnd.cycle_id]
         voters = voting.get(rnd.cycle_id) or DEFAULT_VOTING_ROLES
         if role in voters or role == Role.CONVENER:
             verb = "is open: cast your votes" if role in voters else "is open (you are facilitating)"
             items.append(
-                WaitingItem("round", scope.cycles[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi")
+                WaitingItem(
+                    "round", scope.cycles[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi"
+                )
             )
     return items

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.models import User
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.services.audit import audit_record
 from workshops.models import Capability, DelphiItem, DelphiPlan, ItemResult, Round, Vote, VoteReceipt
@@ -91,7 +92,7 @@ def delphi_plan_ensure(*, cycle: Cycle) -> DelphiPlan:
 def delphi_plan_update(
     *,
     cycle: Cycle,
-    actor,
+    actor: User | None,
     voting_roles: list[str],
     min_responses: int,
     agreement_threshold: float,
@@ -182,7 +183,9 @@ def round_proposed_item_ids(*, cycle: Cycle) -> list[int]:
 
 
 @transaction.atomic
-def round_open(*, cycle: Cycle, actor, deadline: datetime | None = None, item_ids: list[int] | None = None) -> Round:
+def round_open(
+    *, cycle: Cycle, actor: User | None, deadline: datetime | None = None, item_ids: list[int] | None = None
+) -> Round:
     """Open the next round. Round 1 locks the plan and creates the items."""
     plan = delphi_plan_ensure(cycle=cycle)
     plan = DelphiPlan.objects.select_for_update().get(pk=plan.pk)
@@ -191,6 +194,8 @@ def round_open(*, cycle: Cycle, actor, deadline: datetime | None = None, item_id
     if deadline is not None and deadline <= timezone.now():
         raise DelphiError("invalid_deadline", DEADLINE_IN_PAST)
     last = Round.objects.filter(cycle=cycle).order_by("-number").first()
+    if last is not None and last.status == Round.Status.OPEN and round_close_if_due(round_id=last.pk):
+        last.refresh_from_db()  # it was past its deadline: closed now, as the scheduled task would have
     if last is not None and last.status == Round.Status.OPEN:
         raise DelphiError("round_open", ROUND_STILL_OPEN.format(number=last.number))
     if last is None:
@@ -231,7 +236,7 @@ def round_open(*, cycle: Cycle, actor, deadline: datetime | None = None, item_id
     return rnd
 
 
-def round_close(*, round_id: int, actor=None, reason: str = Round.CloseReason.CONVENER) -> Round:
+def round_close(*, round_id: int, actor: User | None = None, reason: str = Round.CloseReason.CONVENER) -> Round:
     """Close a round (idempotent) and aggregate it after commit."""
     with transaction.atomic():
         rnd = Round.objects.select_for_update().get(pk=round_id)
@@ -281,7 +286,7 @@ def rounds_close_due(*, now: datetime | None = None) -> list[int]:
 
 
 @transaction.atomic
-def round_reveal(*, round_id: int, actor, revealed: bool) -> Round:
+def round_reveal(*, round_id: int, actor: User | None, revealed: bool) -> Round:
     rnd = Round.objects.select_for_update().get(pk=round_id)
     rnd.results_revealed = revealed
     rnd.sequence = F("sequence") + 1
@@ -309,9 +314,9 @@ def _as_int(value, code: str, message: str) -> int:
 def vote_cast(
     *,
     round_id: int,
-    panellist,
-    item_id,
-    value,
+    panellist: User,
+    item_id: object,
+    value: object,
     rationale: str = "",
     client_id: str = "",
     now: datetime | None = None,

@@ -7,8 +7,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Prefetch, QuerySet
 
+from accounts.models import User
 from cycles.models import Cycle, Membership, Role, RoleLevel, SupplyChainPartner
 from cycles.selectors import DashboardScope, WaitingItem
 from workshops.fops import providers as fop_providers
@@ -221,7 +223,7 @@ def fop_entries(*, fop: FOP) -> list[DetailEntry]:
     ]
 
 
-def fop_reviewer_choices(*, cycle: Cycle):
+def fop_reviewer_choices(*, cycle: Cycle) -> QuerySet[Membership]:
     return Membership.objects.filter(cycle=cycle, role=Role.EMPLOYER, status=Membership.Status.ACTIVE).select_related(
         "user"
     )
@@ -331,7 +333,7 @@ def fop_proposal_comparison(*, cycle: Cycle) -> list[Comparison]:
     return result
 
 
-def fop_for_member(*, user, fop_id: int) -> FOP | None:
+def fop_for_member(*, user: User | AnonymousUser, fop_id: int) -> FOP | None:
     """The FOP if ``user`` may see it (an active member of its cycle, or a site administrator)."""
     from cycles.access import access_for  # noqa: PLC0415
 
@@ -370,8 +372,6 @@ def _show(field: str, value, users: dict, capabilities: dict) -> str:
 
 def fop_history_rows(*, fop: FOP) -> list[HistoryRow]:
     """The history with fields and values in words (capability refs, proficiency and people names)."""
-    from accounts.models import User  # noqa: PLC0415
-
     changes = list(fop_history(fop=fop))
     capabilities = dict(Capability.objects.filter(cycle=fop.cycle).values_list("pk", "ref"))
     user_ids = set()

@@ -25,7 +25,7 @@ from workshops.fops.policy import (
     ROLE_CANNOT_EDIT,
     fop_abilities,
 )
-from workshops.models import FOP, Capability, FOPCapability, FOPChange, Proficiency
+from workshops.models import FOP, Capability, FOPCapability, FOPChange, FOPProposalRun, Proficiency
 
 # Messages a person sees (and tests assert on).
 NAME_REQUIRED = "A FOP needs a title."
@@ -178,7 +178,7 @@ def fop_create(
     source: str = FOP.Source.MANUAL,
     status: str = FOP.Status.PROPOSED,
     suggested_names: list | None = None,
-    proposal_run=None,
+    proposal_run: FOPProposalRun | None = None,
     reason: str = "",
     action: str = "create",
 ) -> FOP:
