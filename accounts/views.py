@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -10,6 +9,7 @@ from django_ratelimit.decorators import ratelimit
 
 from accounts.forms import PasswordChangeForm, ProfileForm
 from accounts.profile import profile_sections
+from core.pages import login_required
 
 TOO_MANY_ATTEMPTS = "Too many attempts. Please wait a minute and try again."
 

@@ -4,13 +4,13 @@ and surplus, and the capability-library endpoints used by the capture page."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from core.pages import login_required, stop_polling
 from cycles.access import Access, get_cycle_for_member
 from cycles.models import Role
 from matching import library, selectors, services
@@ -114,7 +114,7 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
 def run_progress(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access, run = _get_run_for_member(request, slug, run_id)
     if request.htmx and run.is_finished:
-        return HttpResponseClientRefresh()
+        return stop_polling(HttpResponseClientRefresh())  # the finished run's page replaces the progress
     return render(request, "matching/run_detail.html#progress", {"cycle": access.cycle, "run": run})
 
 

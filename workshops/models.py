@@ -206,8 +206,19 @@ class Round(models.Model):
         return f"Round {self.number} of {self.cycle}"
 
     @property
+    def is_past_deadline(self) -> bool:
+        return self.deadline is not None and self.deadline <= timezone.now()
+
+    @property
     def is_open(self) -> bool:
-        return self.status == self.Status.OPEN
+        """Open for answers: an open round past its deadline reads as closed everywhere, although the
+        row closes only when the scheduled task, the command, the next vote or the convener closes it
+        (a page view never writes)."""
+        return self.status == self.Status.OPEN and not self.is_past_deadline
+
+    @property
+    def status_label(self) -> str:
+        return "Closed" if self.status == self.Status.OPEN and self.is_past_deadline else self.get_status_display()
 
 
 class Vote(models.Model):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.pages import login_required
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Cycle
 from findings.forms import ActionItemForm

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseStopPolling
 
+from core.pages import login_required, stop_polling
 from cycles.access import get_cycle_for_member
 from findings.forms import ExportForm
 from findings.models import ExportJob
@@ -65,10 +64,7 @@ def export_status(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     context = {"cycle": access.cycle, "access": access, "job": job, "nav": _nav(), "section": "exports"}
     if request.htmx:
         response = render(request, "findings/export_status.html#status", context)
-        if job.is_finished:
-            # Replace the fragment one last time and tell htmx to stop polling.
-            response.status_code = HttpResponseStopPolling.status_code
-        return response
+        return stop_polling(response) if job.is_finished else response
     return render(request, "findings/export_status.html", context)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from core.pages import login_required
 from cycles.access import get_cycle_for_member
 from cycles.models import Cycle
 from findings.exports import file_stem, page_xlsx, table_csv

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from core.pages import login_required
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from findings import selectors
 from findings.forms import SECTION_KEYS, ReportSectionForm

@@ -1,4 +1,4 @@
-// Live Delphi round client (protocol: docs/realtime.md). No dependencies.
+// Live Delphi round client (protocol: docs/realtime.md). Needs static/js/live_socket.js first.
 // The grid works without this file (each cell posts through htmx or a plain form); with it, votes
 // travel over the websocket, are queued until acknowledged, and are resent after a reconnect.
 (function () {
@@ -7,95 +7,67 @@
   const grid = document.getElementById("delphi-round");
   const board = document.getElementById("delphi-facilitator");
   const root = grid || board;
-  if (!root || !("WebSocket" in window)) return;
+  if (!root || !("WebSocket" in window) || !window.LiveSocket) return;
 
   const roundId = root.dataset.round;
-  const wsUrl = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + root.dataset.wsPath;
-  const storageKey = "delphi-unacked-" + roundId;
   const liveBadge = document.getElementById("delphi-live");
 
-  let socket = null;
   let online = false;
-  let attempts = 0;
   let lastSequence = -1;
   let closed = root.dataset.status === "closed";
-  // client_id → vote message, in send order; persisted so a reload does not lose unacknowledged votes.
-  const unacked = new Map(loadQueue());
 
-  function loadQueue() {
-    try { return JSON.parse(sessionStorage.getItem(storageKey) || "[]"); } catch (e) { return []; }
-  }
-  function saveQueue() {
-    try { sessionStorage.setItem(storageKey, JSON.stringify([...unacked.entries()])); } catch (e) { /* private mode */ }
-  }
   function newClientId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
   }
-  function setLive(text, cls) {
-    if (!liveBadge) return;
-    liveBadge.textContent = text;
-    liveBadge.className = "badge " + cls;
-  }
 
-  // --- connection --------------------------------------------------------------------------------
-  function connect() {
-    socket = new WebSocket(wsUrl);
-    socket.addEventListener("open", () => { attempts = 0; });
-    socket.addEventListener("message", (event) => {
-      let message;
-      try { message = JSON.parse(event.data); } catch (e) { return; }
-      handle(message);
-    });
-    socket.addEventListener("close", () => {
-      online = false;
-      root.dataset.live = "0";
-      if (closed) { setLive("Round closed", "text-bg-secondary"); return; }
-      setLive("Reconnecting… answers are kept", "text-bg-warning");
-      // Exponential backoff with jitter, capped at 30 s.
-      const delay = Math.min(30000, 500 * 2 ** attempts) * (0.5 + Math.random());
-      attempts += 1;
-      setTimeout(connect, delay);
-    });
-  }
-
-  function send(message) {
-    if (online && socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
-  }
-
-  function resendUnacked() {
-    for (const message of unacked.values()) send(message);
-  }
+  // --- connection (static/js/live_socket.js: backoff, status, refusals, the outbox) --------------
+  // Every vote waits in the outbox (client_id → message, in sessionStorage) until its ack, and is
+  // resent with the same client id after every snapshot: the server answers a vote it already
+  // stored from its receipt, so nothing counts twice.
+  const live = window.LiveSocket.connect({
+    path: root.dataset.wsPath,
+    status: liveBadge,
+    outbox: "delphi-unacked-" + roundId,
+    isReady: (message) => message.type === "snapshot",
+    onMessage: handle,
+    onState(state, socket) {
+      online = state === "live" || (state === "finished" && socket.ready);
+      root.dataset.live = online ? "1" : "0";
+    },
+    onRefused(code, socket) {
+      // Not signed in / not allowed: whatever is queued will not be stored over this socket.
+      for (const message of socket.outbox.values()) setCellStatus(message.item, "Not saved", "text-danger");
+      socket.outbox.clear();
+    },
+    whileDown: board ? "The board refreshes every 10 s meanwhile." : "Answers still save.",
+  });
+  const unacked = live.outbox;
+  if (closed) live.finish("Round closed");
 
   // --- messages ----------------------------------------------------------------------------------
   function handle(message) {
     switch (message.type) {
       case "snapshot":
-        online = true;
-        root.dataset.live = "1";
         lastSequence = message.sequence;
         closed = message.status === "closed";
-        setLive(closed ? "Round closed" : "Live", closed ? "text-bg-secondary" : "text-bg-success");
         applyMine(message.mine || {});
         applyProgress(message.progress || {}, message.revealed);
         if (message.distributions) applyDistributions(message.distributions);
         if (closed) markClosed();
-        resendUnacked();
         break;
       case "ack":
-        unacked.delete(message.client_id);
-        saveQueue();
+        live.acknowledge(message.client_id);
         setCellStatus(message.item, "Saved", "text-success");
         break;
       case "error":
         if (message.retry) {
-          setTimeout(() => { const m = unacked.get(message.client_id); if (m) send(m); }, 1000 + Math.random() * 1000);
+          setTimeout(() => live.resend(message.client_id), 1000 + Math.random() * 1000);
           break;
         }
         if (message.client_id && unacked.has(message.client_id)) {
           const item = unacked.get(message.client_id).item;
-          unacked.delete(message.client_id);
-          saveQueue();
+          live.acknowledge(message.client_id);
           setCellStatus(item, message.message, "text-danger");
         }
         if (message.code === "round_closed") markClosed();
@@ -128,7 +100,7 @@
   }
 
   function applyMine(mine) {
-    const pending = new Set([...unacked.values()].map((m) => String(m.item)));
+    const pending = new Set(unacked.values().map((m) => String(m.item)));
     for (const [item, answer] of Object.entries(mine)) {
       if (pending.has(item)) continue; // our newer, unacknowledged answer wins
       const td = cell(item);
@@ -182,7 +154,7 @@
     const banner = document.getElementById("round-closed-banner");
     if (banner) banner.classList.remove("d-none");
     root.querySelectorAll(".delphi-vote fieldset").forEach((fs) => { fs.disabled = true; });
-    setLive("Round closed", "text-bg-secondary");
+    live.finish("Round closed");
   }
 
   function castFrom(form, submitter) {
@@ -200,13 +172,11 @@
     }
     const rationale = (form.querySelector('textarea[name="rationale"]') || { value: "" }).value;
     // A newer answer to the same item supersedes any older one still waiting for its ack.
-    for (const [id, m] of unacked) if (m.item === item) unacked.delete(id);
+    unacked.removeWhere((m) => m.item === item);
     const message = { type: "vote", client_id: newClientId(), item: item, value: Number(value), rationale: rationale };
-    unacked.set(message.client_id, message);
-    saveQueue();
     if (td) td.classList.add("is-pending");
     setCellStatus(item, "Saving…", "text-body-secondary");
-    send(message);
+    live.sendReliable(message.client_id, message);
   }
 
   if (grid) {
@@ -240,7 +210,8 @@
     }, 500);
   }
 
-  connect();
-  // For tests and the curious: the state of the queue.
-  window.delphiClient = { unacked: () => unacked.size, online: () => online, sequence: () => lastSequence };
+  // For tests and the curious: the state of the queue and of the connection.
+  window.delphiClient = {
+    unacked: () => unacked.size, online: () => online, sequence: () => lastSequence, state: () => live.state,
+  };
 })();

@@ -1,23 +1,20 @@
 // Live FOP page: who else is looking (presence) and changes by others appear without reloading.
 // The socket only listens; every change goes through the forms (htmx or plain POST). Without
-// websockets the page still works: reload to see others' changes.
+// websockets the page still works: reload to see others' changes. The connection (backoff,
+// status, refusals) is static/js/live_socket.js, loaded first.
 (function () {
+  "use strict";
+
   const script = document.getElementById("fop-script");
   const badge = document.getElementById("fop-live");
   const list = document.getElementById("fop-presence");
   const events = document.getElementById("fop-events");
-  if (!script || !("WebSocket" in window)) return;
-  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + script.dataset.wsPath;
+  if (!script || !("WebSocket" in window) || !window.LiveSocket) return;
   const present = new Map(); // connection id -> display name
-  let delay = 1000;
 
   function setLive(live) {
     window.fopLive = live;
     document.body.dataset.fopLive = live ? "1" : "0";
-    if (!badge) return;
-    badge.textContent = live ? badge.dataset.liveLabel : badge.dataset.offlineLabel;
-    badge.classList.toggle("text-bg-success", live);
-    badge.classList.toggle("text-bg-secondary", !live);
   }
 
   function renderPresence() {
@@ -79,38 +76,38 @@
     refresh();
   }
 
-  function connect() {
-    const socket = new WebSocket(url);
-    socket.addEventListener("open", () => {
-      delay = 1000;
-    });
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      if (message.type === "hello") {
-        setLive(true);
-        // Catch up only if something was committed between the page and the socket.
-        if (message.history_hash !== currentHash()) refresh();
-      } else if (message.type === "presence") {
-        if (message.action === "leave") present.delete(message.id);
-        else present.set(message.id, message.name);
-        renderPresence();
-      } else if (message.type === "changed") {
-        if (events) events.textContent = `${message.actor}: ${message.summary}`;
-        if (message.action === "delete") {
-          if (badge) badge.textContent = "This FOP was deleted";
-          return;
-        }
-        changed(message.history_hash);
-      }
-    });
-    socket.addEventListener("close", (event) => {
-      setLive(false);
-      present.clear();
+  function handle(message, live) {
+    if (message.type === "hello") {
+      // Catch up only if something was committed between the page and the socket.
+      if (message.history_hash !== currentHash()) refresh();
+    } else if (message.type === "presence") {
+      if (message.action === "leave") present.delete(message.id);
+      else present.set(message.id, message.name);
       renderPresence();
-      if (event.code === 4401 || event.code === 4404) return;
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
-    });
+    } else if (message.type === "changed") {
+      if (events) events.textContent = `${message.actor}: ${message.summary}`;
+      if (message.action === "delete") {
+        live.finish("This FOP was deleted");
+        return;
+      }
+      changed(message.history_hash);
+    }
   }
-  connect();
+
+  setLive(false);
+  window.LiveSocket.connect({
+    path: script.dataset.wsPath,
+    status: badge,
+    isReady: (message) => message.type === "hello",
+    onMessage: handle,
+    onState(state) {
+      setLive(state === "live");
+      if (state !== "live" && state !== "finished") {
+        // Whoever was here is unknown until the next connection's answers.
+        present.clear();
+        renderPresence();
+      }
+    },
+    whileDown: "Reload to see changes.",
+  });
 })();

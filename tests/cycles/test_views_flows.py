@@ -104,6 +104,24 @@ def test_inline_timeline_edit_with_an_end_before_the_start_shows_the_error_in_th
     assert plain.status_code == 400
 
 
+def test_a_phase_without_its_plan_row_is_shown_and_edited_and_only_the_post_creates_it(personas):
+    PhasePlan.objects.filter(cycle=personas.cycle, phase=3).delete()
+    convener = personas.client_for(personas.convener)
+    url = reverse("cycles:timeline_phase", args=["cycle-a", 3])
+    assert convener.get(url + "?edit=1", headers={"HX-Request": "true"}).status_code == 200
+    assert convener.get(reverse("cycles:timeline", args=["cycle-a"])).status_code == 200
+    assert not PhasePlan.objects.filter(cycle=personas.cycle, phase=3).exists()  # a GET writes nothing
+    bad = {"p3-planned_start": "2026-05-01", "p3-planned_end": "2026-04-01", "p3-actual_start": "", "p3-actual_end": ""}
+    assert (
+        "The planned end is before its start."
+        in convener.post(url, bad, headers={"HX-Request": "true"}).content.decode()
+    )
+    assert not PhasePlan.objects.filter(cycle=personas.cycle, phase=3).exists()
+    good = {**bad, "p3-planned_end": "2026-05-15"}
+    convener.post(url, good, headers={"HX-Request": "true"})
+    assert PhasePlan.objects.get(cycle=personas.cycle, phase=3).planned_end.isoformat() == "2026-05-15"
+
+
 def test_the_timeline_shows_overdue_phases_workshops_and_today(personas):
     PhasePlan.objects.create(
         cycle=personas.cycle,

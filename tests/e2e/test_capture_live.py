@@ -1,6 +1,10 @@
-"""Two workshop members on the capture page: a submission by one appears on the other's screen."""
+"""Two workshop members on the capture page: a submission by one appears on the other's screen;
+when the session ends, the page stops reconnecting and says so."""
+
+import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from tests.factories import SupplyChainPartnerFactory
@@ -34,3 +38,34 @@ def test_a_statement_submitted_by_one_member_appears_live_for_another(server_url
     expect(observer.locator("#capture-list")).to_contain_text(STATEMENT)
     expect(observer.locator("#capture-list")).to_contain_text("NHS workforce")
     expect(technologist.locator("#messages")).to_contain_text("C01 submitted")
+
+
+def test_when_the_session_ends_the_capture_page_says_sign_in_again_and_stops_reconnecting(
+    server_url, new_page, login, personas
+):
+    page = new_page()
+    connections = []
+
+    def through(ws):
+        connections.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/ws/cycles/"), through)
+    login(page, personas.observer.email)
+    page.goto("/cycles/cycle-a/capture/")
+    page.wait_for_function("window.captureLive === true")
+    expect(page.locator("#capture-live")).to_have_text("Live")
+
+    [session_key] = [c["value"] for c in page.context.cookies() if c["name"] == "sessionid"]
+    Session.objects.filter(session_key=session_key).delete()
+    connections[-1].close(code=1012, reason="Service restart")
+
+    status = page.locator("#capture-live")
+    expect(status).to_have_text("Your session has ended: sign in again.")
+    expect(status.get_by_role("link", name="sign in again")).to_have_attribute(
+        "href", "/accounts/login/?next=%2Fcycles%2Fcycle-a%2Fcapture%2F"
+    )
+    assert page.evaluate("window.captureLive") is False
+    attempts = len(connections)
+    page.wait_for_timeout(3000)  # a page still retrying would have tried again by now
+    assert len(connections) == attempts == 2

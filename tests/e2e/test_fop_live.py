@@ -1,9 +1,13 @@
 """An employer reviews a FOP while an observer watches: the uprate and the ratification appear on
-the observer's screen without reloading, and each sees the other in the presence list."""
+the observer's screen without reloading, and each sees the other in the presence list. A member
+removed from the cycle is told so, and the page stops reconnecting."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
+from cycles.models import Membership
 from tests.workshops.fops.factories import build_needs, make_fop
 from workshops.fops.selectors import fop_history_verify
 from workshops.models import FOP, FOPCapability
@@ -51,3 +55,31 @@ def test_an_employer_uprates_and_ratifies_and_an_observer_sees_it_live(server_ur
     # When the employer leaves, the observer's presence list says so.
     employer.close()
     expect(observer.locator("#fop-presence")).not_to_contain_text("Employer A")
+
+
+def test_a_member_removed_from_the_cycle_is_told_and_the_fop_page_stops_reconnecting(
+    server_url, new_page, login, personas
+):
+    levels, caps = build_needs(personas.cycle)
+    fop = make_fop(personas.cycle, capabilities=caps[:1], role_level=levels[0], reviewers=[personas.employer])
+    page = new_page()
+    connections = []
+
+    def through(ws):
+        connections.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r"/ws/fops/"), through)
+    login(page, personas.observer.email)
+    page.goto(f"/cycles/{personas.cycle.slug}/fops/{fop.pk}/")
+    page.wait_for_function("window.fopLive === true")
+
+    Membership.objects.filter(user=personas.observer).update(status=Membership.Status.REMOVED)
+    connections[-1].close(code=1012, reason="Service restart")
+
+    status = page.locator("#fop-live")
+    expect(status).to_have_text("You are not allowed in this room.")
+    expect(status).to_have_attribute("data-live-state", "not-allowed")
+    attempts = len(connections)
+    page.wait_for_timeout(3000)  # a page still retrying would have tried again by now
+    assert len(connections) == attempts == 2

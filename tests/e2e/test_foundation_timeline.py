@@ -19,7 +19,8 @@ def test_the_convener_edits_a_phase_inline_and_sees_errors_in_the_row(server_url
     row.get_by_label("Prepare: planned end").fill("2026-04-01")
     row.get_by_role("button", name="Save").click()
     expect(row).to_contain_text("The planned end is before its start.")
-    assert PhasePlan.objects.get(cycle=personas.cycle, phase=3).planned_start is None
+    # Nothing saved (the phase's row may not exist yet: its first valid edit creates it).
+    assert not PhasePlan.objects.filter(cycle=personas.cycle, phase=3, planned_start__isnull=False).exists()
 
     row.get_by_label("Prepare: planned end").fill("2026-06-30")
     row.get_by_role("button", name="Save").click()

@@ -13,22 +13,19 @@ from workshops import realtime
 from workshops.capture.selectors import capture_access
 from workshops.capture.services import CAPTURE_GROUP
 
-CLOSE_NOT_AUTHENTICATED = 4401
-CLOSE_NOT_A_MEMBER = 4404
-
 
 class CaptureConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        if not realtime.signed_in(user):
+            await realtime.refuse(self, realtime.CLOSE_NOT_SIGNED_IN)
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
         access = await database_sync_to_async(capture_access)(user=user, slug=slug)
         if access is None:
-            await self.close(code=CLOSE_NOT_A_MEMBER)
+            await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         # Join before accepting so no event committed after the page loaded is missed.
         self.group = realtime.group_name(CAPTURE_GROUP, access.cycle.id)

@@ -1,7 +1,6 @@
-from django.urls import path
-
 from workshops.capture.consumers import CaptureConsumer
+from workshops.realtime import WS_CAPTURE, ws_route
 
 websocket_urlpatterns = [
-    path("ws/cycles/<slug:slug>/capture/", CaptureConsumer.as_asgi()),
+    ws_route(WS_CAPTURE, CaptureConsumer.as_asgi()),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,6 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
 from core.forms import apply_errors
+from core.pages import login_required
 from cycles.access import ROLE_NOT_ALLOWED, Access, get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Workshop
 from workshops.capture import selectors, services
@@ -25,6 +25,7 @@ from workshops.capture.checks import (
 )
 from workshops.capture.forms import CapabilityForm, CapabilityImportForm, CsvUploadForm, MergeForm, RejectForm
 from workshops.models import Capability
+from workshops.realtime import capture_ws_path
 
 HINTS_INTRO = "Submitted. A suggestion for the wording:"
 
@@ -102,7 +103,7 @@ def _page_context(request: HttpRequest, access: Access, workshop: Workshop | Non
         "status": status,
         "status_filters": list(selectors.STATUS_FILTERS),
         "capture_url": _capture_url(access, workshop),
-        "ws_path": f"/ws/cycles/{access.cycle.slug}/capture/",
+        "ws_path": capture_ws_path(access.cycle),
         "min_length": STATEMENT_MIN_LENGTH,
         "max_length": STATEMENT_MAX_LENGTH,
         **_classification_context(form.data if form is not None and form.is_bound else None),

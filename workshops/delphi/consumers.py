@@ -17,14 +17,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import DatabaseError, connection
 
+from workshops import realtime
 from workshops.delphi.realtime import register_loop, round_group
 from workshops.delphi.selectors import round_access, round_snapshot
 from workshops.delphi.services import DelphiError, vote_cast
 
 logger = logging.getLogger(__name__)
 
-CLOSE_NOT_LOGGED_IN = 4401
-CLOSE_FORBIDDEN = 4403
 BAD_MESSAGE = "Messages must be JSON objects with a known “type” (vote or resync)."
 BAD_VOTE = "A vote needs a client_id (text), an item (number) and a value (0–3)."
 UNAVAILABLE = "The vote could not be stored just now; it was not recorded. Send it again."
@@ -58,13 +57,13 @@ class RoundConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_LOGGED_IN)
+        if not realtime.signed_in(user):
+            await realtime.refuse(self, realtime.CLOSE_NOT_SIGNED_IN)
             return
         self.round_id = int(self.scope["url_route"]["kwargs"]["round_id"])
         view = await _db(round_access)(user=user, round_id=self.round_id)
         if view is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.user = user
         self.view = view

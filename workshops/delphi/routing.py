@@ -1,7 +1,6 @@
-from django.urls import path
-
 from workshops.delphi.consumers import RoundConsumer
+from workshops.realtime import WS_ROUND, ws_route
 
 websocket_urlpatterns = [
-    path("ws/rounds/<int:round_id>/", RoundConsumer.as_asgi()),
+    ws_route(WS_ROUND, RoundConsumer.as_asgi()),
 ]

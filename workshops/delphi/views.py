@@ -6,18 +6,19 @@ import csv
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.pages import login_required
 from core.spreadsheets import cell_safe
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
 from workshops.delphi import selectors, services
 from workshops.delphi.forms import DelphiPlanForm, RoundOpenForm
 from workshops.models import DelphiItem, Round
+from workshops.realtime import round_ws_path
 
 PLAN_SAVED = "The Delphi plan is saved."
 ROUND_OPENED = "Round {number} is open with {items} items."
@@ -28,10 +29,7 @@ VOTE_SAVED = "Your answer is saved."
 
 
 def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) -> selectors.RoundAccess:
-    view = selectors.get_round_for_member(request, slug, number, roles=roles)
-    if view.round.is_open and services.round_close_if_due(round_id=view.round.pk):
-        view.round.refresh_from_db()
-    return view
+    return selectors.get_round_for_member(request, slug, number, roles=roles)
 
 
 def _home_url(slug: str) -> str:
@@ -44,8 +42,6 @@ def delphi_home(request: HttpRequest, slug: str) -> HttpResponse:
     plan = selectors.plan_for(access.cycle)
     rounds = list(selectors.rounds_of(access.cycle))
     current = rounds[-1] if rounds else None
-    if current is not None and current.is_open and services.round_close_if_due(round_id=current.pk):
-        return redirect(_home_url(slug))
     context = {
         "cycle": access.cycle,
         "access": access,
@@ -144,7 +140,7 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         "can_vote": view.can_vote and view.round.is_open,
         "choices": grid["choices"],
         "progress": selectors.round_progress(rnd=view.round, plan=view.plan),
-        "ws_path": f"/ws/rounds/{view.round.pk}/",
+        "ws_path": round_ws_path(view.round),
     }
     return render(request, "workshops/delphi/round.html", context)
 
@@ -224,7 +220,7 @@ def facilitator(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         "round": view.round,
         "plan": view.plan,
         "board": board,
-        "ws_path": f"/ws/rounds/{view.round.pk}/",
+        "ws_path": round_ws_path(view.round),
     }
     template = "workshops/delphi/facilitator.html#board" if request.htmx else "workshops/delphi/facilitator.html"
     return render(request, template, context)

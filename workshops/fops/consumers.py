@@ -16,8 +16,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from workshops import realtime
 from workshops.fops.selectors import fop_for_member
 
-CLOSE_NOT_AUTHENTICATED = 4401
-CLOSE_NOT_A_MEMBER = 4404
 FOP_GROUP = "fop"
 LISTEN_ONLY = "This socket only listens: change the FOP with the page's forms."
 
@@ -32,13 +30,13 @@ class FOPConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        if not realtime.signed_in(user):
+            await realtime.refuse(self, realtime.CLOSE_NOT_SIGNED_IN)
             return
         fop_id = int(self.scope["url_route"]["kwargs"]["fop_id"])
         fop = await database_sync_to_async(fop_for_member)(user=user, fop_id=fop_id)
         if fop is None:
-            await self.close(code=CLOSE_NOT_A_MEMBER)
+            await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.name = user.get_full_name() or user.email
         # Join before accepting so no change committed after the page loaded is missed.

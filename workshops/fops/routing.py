@@ -1,7 +1,6 @@
-from django.urls import path
-
 from workshops.fops.consumers import FOPConsumer
+from workshops.realtime import WS_FOP, ws_route
 
 websocket_urlpatterns = [
-    path("ws/fops/<int:fop_id>/", FOPConsumer.as_asgi()),
+    ws_route(WS_FOP, FOPConsumer.as_asgi()),
 ]

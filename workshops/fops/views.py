@@ -5,15 +5,14 @@ cycles.access (and the FOP policy), call a service, say what happened."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from accounts.models import User
+from core.pages import login_required, stop_polling
 from cycles.access import Access, get_cycle_for_convener, get_cycle_for_member
 from workshops.fops import selectors, services
 from workshops.fops.forms import PROFICIENCY_CHOICES, FOPCreateForm, FOPEditForm, ProposalForm, SplitForm
@@ -21,6 +20,7 @@ from workshops.fops.policy import FOPAbilities, fop_abilities
 from workshops.fops.proposals import ProposalBusy, ProposalError, clean_parameters, fop_proposal_run_queue
 from workshops.fops.trace import capability_trace as capability_trace_selector
 from workshops.models import FOP, Capability, FOPProposalRun
+from workshops.realtime import fop_ws_path
 
 STATUS_BADGES = {
     FOP.Status.PROPOSED: "text-bg-secondary",
@@ -70,7 +70,7 @@ def _detail_context(request: HttpRequest, access: Access, fop: FOP, abilities: F
         "recent": list(selectors.fop_history(fop=fop).order_by("-id")[:5]),
         "status_badge": STATUS_BADGES.get(fop.status, "text-bg-secondary"),
         "edit_form": FOPEditForm(initial={"name": fop.name, "description": fop.description, "priority": fop.priority}),
-        "ws_path": f"/ws/fops/{fop.pk}/",
+        "ws_path": fop_ws_path(fop),
     }
 
 
@@ -399,10 +399,7 @@ def fop_propose_view(request: HttpRequest, slug: str) -> HttpResponse:
     latest = FOPProposalRun.objects.filter(cycle=access.cycle).select_related("created_by").order_by("-id").first()
     if request.htmx and request.method == "GET":
         response = render(request, "workshops/fops/propose.html#run-status", {"cycle": access.cycle, "latest": latest})
-        if latest is None or latest.is_finished:
-            # The fragment is replaced one last time and htmx stops polling.
-            response.status_code = HttpResponseStopPolling.status_code
-        return response
+        return stop_polling(response) if latest is None or latest.is_finished else response
     status = 200
     if request.method == "POST":
         form = ProposalForm(request.POST)

@@ -8,7 +8,9 @@ from django.test import Client
 from django.urls import reverse
 
 from config.asgi import application
+from cycles.models import Cycle
 from workshops.models import Capability
+from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, capture_ws_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 STATEMENT = "Develop automated fill-finish processes for spoke sites."
@@ -28,7 +30,7 @@ async def open_socket(user, slug="cycle-a"):
         client = Client()
         await sync_to_async(client.force_login)(user)
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/cycles/{slug}/capture/", headers=headers)
+    communicator = WebsocketCommunicator(application, capture_ws_path(Cycle(slug=slug)), headers=headers)
     connected, _ = await communicator.connect()
     return communicator, connected
 
@@ -76,14 +78,31 @@ async def test_convener_decisions_reach_the_room(personas):
     await technologist.disconnect()
 
 
-async def test_a_non_member_socket_is_refused(personas):
-    _, connected = await open_socket(personas.outsider, slug="cycle-a")
-    assert not connected
+async def closed_with(communicator) -> int | None:
+    """The code a refused socket is closed with, right after the handshake and before any message."""
+    message = await communicator.receive_output(timeout=5)
+    assert message["type"] == "websocket.close", message
+    return message.get("code")
 
 
-async def test_an_anonymous_socket_is_refused(personas):
-    _, connected = await open_socket(None)
-    assert not connected
+async def test_a_non_member_socket_is_refused_with_4403(personas):
+    socket, _ = await open_socket(personas.outsider, slug="cycle-a")
+    assert await closed_with(socket) == CLOSE_NOT_ALLOWED == 4403
+
+
+async def test_an_anonymous_socket_is_refused_with_4401(personas):
+    socket, _ = await open_socket(None)
+    assert await closed_with(socket) == CLOSE_NOT_SIGNED_IN == 4401
+
+
+async def test_a_removed_member_is_refused_with_4403(personas):
+    from cycles.models import Membership
+
+    await sync_to_async(
+        lambda: Membership.objects.filter(user=personas.technologist).update(status=Membership.Status.REMOVED)
+    )()
+    socket, _ = await open_socket(personas.technologist)
+    assert await closed_with(socket) == CLOSE_NOT_ALLOWED
 
 
 async def test_another_cycle_socket_hears_nothing_of_this_cycle(personas):

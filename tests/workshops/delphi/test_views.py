@@ -1,5 +1,7 @@
 """Every Delphi page per persona: members see, the convener acts, outsiders get 404, anonymous log in."""
 
+import io
+
 import pytest
 from django.urls import reverse
 
@@ -186,12 +188,18 @@ def test_the_convener_closes_a_round_and_reveals_its_results(personas, delphi, d
     assert Round.objects.get(pk=delphi.round.pk).results_revealed
 
 
-def test_a_round_past_its_deadline_closes_when_someone_opens_it(personas, delphi):
+def test_a_round_past_its_deadline_reads_as_closed_and_a_page_view_writes_nothing(personas, delphi):
+    from django.core.management import call_command
     from django.utils import timezone
 
     Round.objects.filter(pk=delphi.round.pk).update(deadline=timezone.now() - timezone.timedelta(minutes=1))
-    response = personas.client_for(personas.technologist).get(url("delphi_round", 1))
-    assert "This round is closed" in response.content.decode()
+    technologist = personas.client_for(personas.technologist)
+    body = technologist.get(url("delphi_round", 1)).content.decode()
+    assert "This round is closed" in body
+    home = technologist.get(url("delphi")).content.decode()
+    assert "Closed" in home
+    assert Round.objects.get(pk=delphi.round.pk).status == Round.Status.OPEN  # the GETs changed nothing
+    call_command("close_due_rounds", stdout=io.StringIO())  # what the scheduled task runs
     rnd = Round.objects.get(pk=delphi.round.pk)
     assert (rnd.status, rnd.close_reason) == (Round.Status.CLOSED, Round.CloseReason.DEADLINE)
 

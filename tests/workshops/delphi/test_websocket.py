@@ -6,6 +6,7 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from config.asgi import application
@@ -25,6 +26,7 @@ from workshops.delphi.services import (
     round_close,
 )
 from workshops.models import Round, Vote
+from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, round_ws_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +56,7 @@ def communicator(round_id, cookie: str | None) -> WebsocketCommunicator:
     headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
     if cookie:
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
-    return WebsocketCommunicator(application, f"/ws/rounds/{round_id}/", headers=headers)
+    return WebsocketCommunicator(application, round_ws_path(Round(pk=round_id)), headers=headers)
 
 
 async def connect(round_id, cookie):
@@ -89,16 +91,38 @@ def db_votes(round_id):
     return list(Vote.objects.filter(round_id=round_id).values_list("panellist_id", "item_id", "value"))
 
 
-async def test_anonymous_visitors_are_refused(classic):
-    ws = communicator(classic.round.pk, None)
-    connected, _ = await ws.connect(timeout=5)
-    assert not connected
+async def refused_with(round_id, cookie) -> int | None:
+    """The close code of a refused socket: closed right after the handshake, nothing sent first."""
+    ws = communicator(round_id, cookie)
+    await ws.connect(timeout=5)
+    message = await ws.receive_output(timeout=5)
+    assert message["type"] == "websocket.close", message
+    return message.get("code")
 
 
-async def test_a_member_of_another_cycle_is_refused(personas, classic):
-    ws = communicator(classic.round.pk, await database_sync_to_async(session_cookie)(personas.outsider))
-    connected, _ = await ws.connect(timeout=5)
-    assert not connected
+async def test_anonymous_visitors_are_refused_with_4401(classic):
+    assert await refused_with(classic.round.pk, None) == CLOSE_NOT_SIGNED_IN == 4401
+
+
+async def test_an_ended_session_is_refused_with_4401(personas, classic):
+    cookie = await database_sync_to_async(session_cookie)(personas.technologist)
+    await database_sync_to_async(Session.objects.filter(session_key=cookie).delete)()
+    assert await refused_with(classic.round.pk, cookie) == CLOSE_NOT_SIGNED_IN
+
+
+async def test_a_member_of_another_cycle_is_refused_with_4403(personas, classic):
+    cookie = await database_sync_to_async(session_cookie)(personas.outsider)
+    assert await refused_with(classic.round.pk, cookie) == CLOSE_NOT_ALLOWED == 4403
+
+
+async def test_a_removed_member_and_a_missing_round_are_refused_with_4403(personas, classic):
+    cookie = await database_sync_to_async(session_cookie)(personas.employer)
+    await database_sync_to_async(
+        lambda: Membership.objects.filter(user=personas.employer).update(status=Membership.Status.REMOVED)
+    )()
+    assert await refused_with(classic.round.pk, cookie) == CLOSE_NOT_ALLOWED
+    convener = await database_sync_to_async(session_cookie)(personas.convener)
+    assert await refused_with(classic.round.pk + 1000, convener) == CLOSE_NOT_ALLOWED
 
 
 async def test_a_vote_updates_another_panellists_progress_without_revealing_who_voted(personas, live):

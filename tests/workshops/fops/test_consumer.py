@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from config.asgi import application
 from tests.workshops.fops.factories import build_needs, make_fop
+from workshops.models import FOP
+from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, fop_ws_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,9 +33,16 @@ async def open_socket(user, fop_id):
         client = Client()
         await sync_to_async(client.force_login)(user)
         headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
-    communicator = WebsocketCommunicator(application, f"/ws/fops/{fop_id}/", headers=headers)
+    communicator = WebsocketCommunicator(application, fop_ws_path(FOP(pk=fop_id)), headers=headers)
     connected, code = await communicator.connect()
     return communicator, connected, code
+
+
+async def closed_with(communicator) -> int | None:
+    """The code a refused socket is closed with, right after the handshake and before any message."""
+    message = await communicator.receive_output(timeout=5)
+    assert message["type"] == "websocket.close", message
+    return message.get("code")
 
 
 async def test_viewers_see_who_else_is_looking_and_who_left(personas, fop):
@@ -88,11 +97,16 @@ async def test_a_refused_change_sends_nothing(personas, fop):
     await viewer.disconnect()
 
 
-async def test_outsiders_and_anonymous_visitors_are_refused(personas, fop):
-    _, connected, code = await open_socket(personas.outsider, fop.pk)
-    assert not connected and code == 4404
-    _, connected, code = await open_socket(None, fop.pk)
-    assert not connected and code == 4401
+async def test_outsiders_get_4403_and_anonymous_visitors_4401(personas, fop):
+    outsider, _, _ = await open_socket(personas.outsider, fop.pk)
+    assert await closed_with(outsider) == CLOSE_NOT_ALLOWED == 4403
+    anonymous, _, _ = await open_socket(None, fop.pk)
+    assert await closed_with(anonymous) == CLOSE_NOT_SIGNED_IN == 4401
+
+
+async def test_a_missing_fop_is_refused_like_a_forbidden_one(personas, fop):
+    socket, _, _ = await open_socket(personas.convener, fop.pk + 1000)
+    assert await closed_with(socket) == CLOSE_NOT_ALLOWED
 
 
 async def test_the_socket_only_listens(personas, fop):
