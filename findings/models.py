@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
 from cycles.models import Cycle
 from workshops.models import FOP, Capability
 
@@ -134,19 +135,14 @@ class ShareLink(models.Model):
         return self.revoked_at is None
 
 
-class ExportJob(models.Model):
-    """A long export (whole-cycle workbook, CSV bundle, PDF report) built by a Celery task."""
+class ExportJob(BackgroundJob):
+    """A long export (whole-cycle workbook, CSV bundle, PDF report) built by a Celery task (status
+    and progress: BackgroundJob)."""
 
     class Kind(models.TextChoices):
         WORKBOOK = "workbook", "All findings as one XLSX workbook"
         CSV_ZIP = "csv_zip", "All findings as CSV files (zip)"
         REPORT_PDF = "report_pdf", "Findings report (PDF)"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="export_jobs")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -154,21 +150,11 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     file = models.FileField(upload_to="findings/exports/", blank=True, default="")
     filename = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.cycle} ({self.status})"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)

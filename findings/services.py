@@ -7,18 +7,18 @@ from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
+from core.jobs import error_text
 from cycles.models import Cycle
 from cycles.services.audit import audit_record
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
 
 logger = logging.getLogger(__name__)
-# A job still running after this long lost its worker; a redelivered task may take it over.
-STALE_AFTER = timedelta(minutes=30)
 # Built files are kept this long, then removed when the next export starts.
 KEEP_EXPORTS_FOR = timedelta(days=7)
+NEVER_FINISHED = "The export never finished (its worker probably stopped). Start it again."
 
 
 # --- Action plan --------------------------------------------------------------------------------
@@ -128,6 +128,15 @@ def share_link_revoke(*, link: ShareLink, actor) -> ShareLink:
     return link
 
 
+def share_link_seen(*, link: ShareLink) -> None:
+    """Note when a share link was last used, at most once a minute (the convener's list shows it).
+
+    The one write a page view makes, on purpose: a read receipt of the link, no state of the cycle."""
+    now = timezone.now()
+    if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 60:
+        ShareLink.objects.filter(pk=link.pk).update(last_used_at=now)
+
+
 # --- Export jobs --------------------------------------------------------------------------------
 
 
@@ -136,6 +145,8 @@ def export_job_create(*, cycle: Cycle, kind: str, actor, params: dict | None = N
     from findings.tasks import run_export_job
 
     export_jobs_prune(before=timezone.now() - KEEP_EXPORTS_FOR)
+    # Exports of the cycle lost by their worker stop showing as waiting or running (core.jobs).
+    ExportJob.fail_stale(ExportJob.objects.filter(cycle=cycle), error=NEVER_FINISHED)
     job = ExportJob.objects.create(cycle=cycle, kind=kind, requested_by=actor, params=params or {})
     transaction.on_commit(lambda: run_export_job.delay(job.pk))
     return job
@@ -153,26 +164,22 @@ def export_jobs_prune(*, before) -> int:
     return len(old)
 
 
-def _set_progress(job_id: int, percent: int) -> None:
-    ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING).update(progress=max(0, min(99, percent)))
+def _set_progress(job_id: int, percent: int, note: str | None = None) -> None:
+    ExportJob.report_progress(job_id, percent, note)
 
 
 def export_job_run(*, job_id: int) -> ExportJob | None:
-    """Build the job's file. Claimed with a conditional UPDATE so two workers never build the same job."""
+    """Build the job's file. Claimed with core.jobs' conditional UPDATE (a waiting job, or one whose
+    worker was lost), so two workers never build the same job; returns None when it was not ours."""
     from findings import exports, report
 
-    stale = timezone.now() - STALE_AFTER
-    claimable = Q(status=ExportJob.Status.PENDING) | Q(status=ExportJob.Status.RUNNING, started_at__lt=stale)
-    claimed = ExportJob.objects.filter(claimable, pk=job_id).update(
-        status=ExportJob.Status.RUNNING, started_at=timezone.now(), progress=1
-    )
-    if not claimed:
+    if not ExportJob.claim(job_id):
         return None
     job = ExportJob.objects.select_related("cycle").get(pk=job_id)
     cycle = job.cycle
     try:
         if job.kind == ExportJob.Kind.REPORT_PDF:
-            _set_progress(job_id, 10)
+            _set_progress(job_id, 10, "Rendering the report")
             content = report.report_pdf(cycle)
             filename = f"{cycle.slug}-findings-report.pdf"
         else:
@@ -185,17 +192,12 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
             else:
                 content = exports.csv_zip_bytes(cycle, pages)
                 filename = f"{cycle.slug}-findings-csv.zip"
-        with transaction.atomic():
-            job.file.save(f"{job.pk}-{filename}", ContentFile(content), save=False)
-            job.filename = filename
-            job.status = ExportJob.Status.DONE
-            job.progress = 100
-            job.finished_at = timezone.now()
-            job.save(update_fields=["file", "filename", "status", "progress", "finished_at"])
+        job.file.save(f"{job.pk}-{filename}", ContentFile(content), save=False)
+        if not ExportJob.finish(job_id, file=job.file.name, filename=filename):
+            # No longer ours (marked lost meanwhile): the file is nobody's.
+            job.file.delete(save=False)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job for the user to see
         logger.exception("Export job %s failed", job_id)
-        ExportJob.objects.filter(pk=job_id).update(
-            status=ExportJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
+        ExportJob.fail(job_id, error_text(exc))
     job.refresh_from_db()
     return job

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
 from cycles.models import Cycle
 from workshops.models import Capability
 
@@ -147,12 +148,8 @@ class Embedding(models.Model):
         constraints = [models.UniqueConstraint(fields=["model", "text_hash"], name="unique_embedding")]
 
 
-class MatchRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+class MatchRun(BackgroundJob):
+    """A run of a cycle's capabilities against a framework version (status and progress: BackgroundJob)."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="match_runs")
     framework_version = models.ForeignKey(FrameworkVersion, on_delete=models.PROTECT, related_name="match_runs")
@@ -162,10 +159,6 @@ class MatchRun(models.Model):
         default=1, validators=[MaxValueValidator(5)], help_text="Academic levels either side of a FOP's role levels."
     )
     top_k = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1), MaxValueValidator(50)])
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent done.")
-    progress_note = models.CharField(max_length=200, blank=True)
-    error = models.TextField(blank=True)
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds per step.")
     counts = models.JSONField(default=dict, blank=True)
     # Per capability id, the academic levels its standards were restricted to (null: every level).
@@ -175,19 +168,12 @@ class MatchRun(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["cycle", "-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"Match run {self.pk} of {self.cycle} against {self.framework_version}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
 class MatchScores(models.Model):

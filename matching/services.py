@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from core.jobs import error_text
 from cycles.models import Cycle
 from matching import embeddings, scoring
 from matching.models import FrameworkVersion, MatchResult, MatchReview, MatchRun, MatchScores, Statement
@@ -21,13 +21,12 @@ from workshops.models import FOP, Capability, FOPCapability
 DEFAULT_THRESHOLD = 0.56
 DEFAULT_TOP_K = 10
 DEFAULT_LEVEL_WINDOW = 1
-# A run still "running" after this long lost its worker; another worker may take it over.
-STALE_AFTER = timedelta(hours=1)
 
 THRESHOLD_OUT_OF_RANGE = "The threshold must be between 0 and 1."
 RUN_NOT_FINISHED = "The match run has not finished yet."
 STATEMENT_NOT_IN_RUN = "That statement is not part of this run's framework version."
 CAPABILITY_NOT_IN_RUN = "That capability is not part of this run."
+NEVER_FINISHED = "The match run never finished (its worker probably stopped). Run it again."
 
 
 class MatchingError(ValueError):
@@ -56,6 +55,8 @@ def match_run_create(
     """Create a queued run and enqueue it on the matching queue once the transaction commits."""
     _validate(threshold, top_k, level_window)
     with transaction.atomic():
+        # Runs of the cycle lost by their worker stop showing as queued or running (core.jobs).
+        MatchRun.fail_stale(MatchRun.objects.filter(cycle=cycle), error=NEVER_FINISHED)
         run = MatchRun.objects.create(
             cycle=cycle,
             framework_version=framework_version,
@@ -79,9 +80,7 @@ def _enqueue(run_id: int) -> None:
 def match_run_rerun(*, run: MatchRun, enqueue: bool = True) -> MatchRun:
     """Compute a finished run again (e.g. after FOPs changed); its results are replaced at once."""
     with transaction.atomic():
-        updated = MatchRun.objects.filter(pk=run.pk, status__in=[MatchRun.Status.DONE, MatchRun.Status.FAILED]).update(
-            status=MatchRun.Status.QUEUED, progress=0, progress_note="Queued again", error=""
-        )
+        updated = MatchRun.requeue(run.pk)
         if updated and enqueue:
             _enqueue(run.pk)
     run.refresh_from_db()
@@ -131,20 +130,8 @@ def framework_version_embed(*, version: FrameworkVersion, progress=None) -> int:
 # --- executing a run ----------------------------------------------------------------------------
 
 
-def _claim(run_id: int) -> bool:
-    """Take the run with a conditional UPDATE: two workers never compute the same run."""
-    now = timezone.now()
-    claimable = MatchRun.objects.filter(pk=run_id, status__in=[MatchRun.Status.QUEUED, MatchRun.Status.FAILED])
-    if claimable.update(status=MatchRun.Status.RUNNING, started_at=now, progress=1, progress_note="Started", error=""):
-        return True
-    stale = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING, started_at__lt=now - STALE_AFTER)
-    return bool(stale.update(started_at=now, progress=1, progress_note="Taken over from a lost worker"))
-
-
 def _progress(run_id: int, percent: int, note: str) -> None:
-    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(
-        progress=percent, progress_note=note[:200]
-    )
+    MatchRun.report_progress(run_id, percent, note)
 
 
 def run_capabilities(cycle: Cycle) -> tuple[list[Capability], dict[int, dict]]:
@@ -173,15 +160,14 @@ def run_capabilities(cycle: Cycle) -> tuple[list[Capability], dict[int, dict]]:
 
 
 def match_run_execute(*, run_id: int) -> bool:
-    """Compute a run: returns False when it was not ours to compute (finished, or another worker)."""
-    if not _claim(run_id):
+    """Compute a run: returns False when it was not ours to compute (finished, or another worker).
+    Claimed with core.jobs' conditional UPDATE: two workers never compute the same run."""
+    if not MatchRun.claim(run_id):
         return False
     try:
         _compute(run_id)
     except Exception as exc:
-        MatchRun.objects.filter(pk=run_id).update(
-            status=MatchRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
+        MatchRun.fail(run_id, error_text(exc))
         raise
     return True
 
@@ -273,11 +259,8 @@ def _compute(run_id: int) -> None:
         )
         timings["save"] = time.perf_counter() - mark
         timings["total"] = time.perf_counter() - started
-        MatchRun.objects.filter(pk=run_id).update(
-            status=MatchRun.Status.DONE,
-            progress=100,
-            progress_note="Done",
-            finished_at=timezone.now(),
+        finished = MatchRun.finish(
+            run_id,
             timings={k: round(v, 4) for k, v in timings.items()},
             counts={
                 "capabilities": len(capabilities),
@@ -291,3 +274,6 @@ def _compute(run_id: int) -> None:
             windows={str(k): list(v) if v else None for k, v in capability_windows.items()},
             fop_snapshot={str(k): v for k, v in snapshot.items()},
         )
+        if not finished:
+            # No longer ours (marked lost meanwhile): keep what the run showed before.
+            transaction.set_rollback(True)

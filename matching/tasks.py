@@ -7,6 +7,8 @@ from matching import services
 
 @shared_task(name="matching.tasks.match_run_execute_task")
 def match_run_execute_task(run_id: int) -> bool:
+    # Idempotent: the service claims the run (core.jobs), so a redelivered task computes nothing
+    # unless the run's worker was lost.
     return services.match_run_execute(run_id=run_id)
 
 

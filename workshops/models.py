@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from core.jobs import BackgroundJob
 from cycles.models import Cycle, RoleLevel, SupplyChainPartner, Workshop
 
 
@@ -285,15 +286,9 @@ class ItemResult(models.Model):
 # --- Future Occupational Profiles -----------------------------------------------------------
 
 
-class FOPProposalRun(models.Model):
+class FOPProposalRun(BackgroundJob):
     """One proposal run: queued by the convener's form, computed by the ``propose_fops`` Celery task
-    (the ``propose_fops`` command computes it at once)."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    (the ``propose_fops`` command computes it at once). Status and progress: BackgroundJob."""
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="fop_proposal_runs")
     parameters = models.JSONField(default=dict)
@@ -302,16 +297,6 @@ class FOPProposalRun(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    # Why a failed run failed, in words for the convener.
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
 
 
 class FOP(models.Model):

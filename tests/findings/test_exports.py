@@ -3,15 +3,18 @@
 import csv
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.jobs import STALE_AFTER
 from core.spreadsheets import cell_safe
 from findings.exports import all_pages
 from findings.models import ExportJob
-from findings.services import export_job_run
+from findings.services import NEVER_FINISHED, export_job_run
 from findings.tables import PAGES
 from tests.findings.builders import POC
 from tests.findings.conftest import client_for
@@ -149,3 +152,39 @@ def test_old_finished_exports_and_their_files_are_pruned(mini, mini_people, medi
     import os
 
     assert not os.path.exists(path)
+
+
+def test_a_job_whose_worker_was_lost_is_built_by_the_next_delivery_and_a_live_one_is_not(mini, mini_people, media):
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+    lost = ExportJob.objects.create(
+        cycle=mini["cycle"],
+        kind="workbook",
+        requested_by=mini_people["convener"],
+        status="running",
+        started_at=long_ago,
+    )
+    alive = ExportJob.objects.create(
+        cycle=mini["cycle"], kind="workbook", requested_by=mini_people["convener"], status="running",
+        started_at=long_ago, heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    assert export_job_run(job_id=alive.pk) is None
+    assert export_job_run(job_id=lost.pk).status == ExportJob.Status.DONE
+
+
+def test_starting_an_export_fails_the_cycles_lost_ones_with_a_message(
+    mini, mini_people, media, django_capture_on_commit_callbacks
+):
+    lost = ExportJob.objects.create(
+        cycle=mini["cycle"], kind="workbook", requested_by=mini_people["convener"],
+        created_at=timezone.now() - STALE_AFTER - timedelta(minutes=1),
+    )  # fmt: skip
+    waiting = ExportJob.objects.create(cycle=mini["cycle"], kind="csv_zip", requested_by=mini_people["convener"])
+    client = client_for(mini_people["convener"])
+    assert b"Waiting" in client.get("/cycles/mini/findings/exports/").content
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post("/cycles/mini/findings/exports/start/", {"kind": "workbook"})
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.status == ExportJob.Status.FAILED and lost.error == NEVER_FINISHED
+    assert waiting.status == ExportJob.Status.QUEUED
+    assert NEVER_FINISHED.encode() in client.get(f"/cycles/mini/findings/exports/{lost.pk}/").content

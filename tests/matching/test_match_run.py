@@ -1,7 +1,11 @@
 """Match runs with the real shipped model on small fixtures."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from core.jobs import STALE_AFTER
 from matching import embeddings, selectors, services
 from matching.models import MatchResult, MatchRun
 from tests.factories import RoleLevelFactory
@@ -132,3 +136,32 @@ def test_before_fops_exist_a_run_compares_the_accepted_capabilities(personas, em
     assert run.windows == {str(cycle.capabilities.get(ref="C01").pk): None}
     (match,) = selectors.capability_best_matches(run)
     assert match.matched and match.window is None
+
+
+def test_a_run_whose_worker_was_lost_is_taken_over_and_a_live_one_is_left_alone(cycle_with_fop):
+    cycle, version, fop, caps = cycle_with_fop
+    long_ago = timezone.now() - STALE_AFTER - timedelta(minutes=1)
+    lost = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    alive = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    MatchRun.objects.filter(pk=lost.pk).update(status=MatchRun.Status.RUNNING, started_at=long_ago)
+    MatchRun.objects.filter(pk=alive.pk).update(
+        status=MatchRun.Status.RUNNING, started_at=long_ago, heartbeat_at=timezone.now()
+    )
+    assert services.match_run_execute(run_id=alive.pk) is False
+    assert services.match_run_execute(run_id=lost.pk) is True
+    lost.refresh_from_db()
+    assert lost.status == MatchRun.Status.DONE and MatchResult.objects.filter(run=lost).exists()
+    assert not MatchResult.objects.filter(run=alive).exists()
+
+
+def test_creating_a_run_fails_the_cycles_lost_runs_with_a_message(cycle_with_fop):
+    cycle, version, fop, caps = cycle_with_fop
+    lost = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    MatchRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - STALE_AFTER - timedelta(minutes=1))
+    waiting = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.status == MatchRun.Status.FAILED and lost.error == services.NEVER_FINISHED
+    assert waiting.status == MatchRun.Status.QUEUED
+    assert services.match_run_execute(run_id=lost.pk) is False  # its task, arriving late, does nothing

@@ -14,11 +14,9 @@ The ``propose_fops`` command calls ``fop_propose`` directly.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -46,10 +44,6 @@ FAILED_UNEXPECTEDLY = (
 NOT_QUEUED = "The proposal run could not be queued (the task queue is not reachable). Try again later."
 NEVER_FINISHED = "The proposal run never finished (its worker probably stopped). Propose again."
 ACTOR_GONE = "The person who asked for this run can no longer change this cycle's FOPs."
-
-# A run queued or running for longer than this is taken as lost: it no longer blocks a new run,
-# and a redelivered task may take it over. (The first run embeds for minutes, not hours.)
-STALE_AFTER = timedelta(hours=1)
 
 
 class ProposalError(Exception):
@@ -105,11 +99,15 @@ def fop_propose(
     propose = fop_providers.get("propose_profiles")
     if propose is None:
         raise ProposalError(NO_PROPOSER)
+    if run is not None:
+        FOPProposalRun.report_progress(run.pk, 10, "Grouping the needed capabilities into profiles")
     started_at = timezone.now()
     started = time.perf_counter()
     # The slow part (embeddings) runs outside the transaction; the write below is all or nothing.
     profiles = propose(levels, parameters)
     compute_s = time.perf_counter() - started
+    if run is not None:
+        FOPProposalRun.report_progress(run.pk, 90, "Saving the proposals")
     return fop_proposals_replace(
         cycle=cycle,
         actor=actor,
@@ -148,8 +146,9 @@ def fop_proposals_replace(
         )
     else:
         run = FOPProposalRun.objects.select_for_update().get(pk=run.pk)
-        if run.is_finished:
-            # Another execution of the same run (a redelivered task) got here first: leave it.
+        if run.status != FOPProposalRun.Status.RUNNING:
+            # Another execution of the same run (a redelivered task) got here first, or the run was
+            # marked lost meanwhile: leave it.
             return run
     replaced = list(replaceable_proposals(cycle).values_list("pk", flat=True).distinct())
     kept = FOP.objects.filter(cycle=cycle, source=FOP.Source.PROPOSED).exclude(pk__in=replaced).count()
@@ -172,17 +171,18 @@ def fop_proposals_replace(
             action="propose",
         )
         created.append(fop.pk)
-    run.summary = {
-        **summary,
-        "created": len(created),
-        "replaced": len(replaced),
-        "kept": kept,
-        "capabilities_placed": sum(len(p.entries) for p in profiles),
-    }
-    run.status = FOPProposalRun.Status.DONE
-    run.error = ""
-    run.finished_at = timezone.now()
-    run.save(update_fields=["summary", "status", "error", "finished_at"])
+    # The row is ours and running (created so, or locked above): this conditional UPDATE applies.
+    FOPProposalRun.finish(
+        run.pk,
+        summary={
+            **summary,
+            "created": len(created),
+            "replaced": len(replaced),
+            "kept": kept,
+            "capabilities_placed": sum(len(p.entries) for p in profiles),
+        },
+    )
+    run.refresh_from_db()
     audit_record(
         cycle=cycle,
         actor=actor,
@@ -199,19 +199,14 @@ def fop_proposals_replace(
 def fop_proposal_run_queue(*, cycle: Cycle, actor: User, parameters: ProposalParameters) -> FOPProposalRun:
     """Record a queued run and enqueue ``workshops.tasks.propose_fops`` once the transaction commits.
 
-    Refused (``ProposalBusy``) while another run of the cycle is queued or running; runs lost for
-    longer than ``STALE_AFTER`` are marked failed first so they do not block the cycle for ever.
+    Refused (``ProposalBusy``) while another run of the cycle is queued or running; runs lost (not
+    heard from for ``core.jobs.STALE_AFTER``) are marked failed first so they do not block the cycle
+    for ever.
     """
     check_convener(cycle, actor)
     with transaction.atomic():
         Cycle.objects.select_for_update().filter(pk=cycle.pk).first()
-        now = timezone.now()
-        lost = Q(status=FOPProposalRun.Status.QUEUED, created_at__lt=now - STALE_AFTER) | Q(
-            status=FOPProposalRun.Status.RUNNING, started_at__lt=now - STALE_AFTER
-        )
-        FOPProposalRun.objects.filter(lost, cycle=cycle).update(
-            status=FOPProposalRun.Status.FAILED, error=NEVER_FINISHED, finished_at=now
-        )
+        FOPProposalRun.fail_stale(FOPProposalRun.objects.filter(cycle=cycle), error=NEVER_FINISHED)
         if active_run(cycle) is not None:
             raise ProposalBusy(ALREADY_RUNNING)
         run = FOPProposalRun.objects.create(
@@ -246,26 +241,18 @@ def _enqueue(run_id: int, actor_id: int | None) -> None:
 
 
 def _mark_failed(run_id: int, error: str, *, from_status: str) -> None:
-    FOPProposalRun.objects.filter(pk=run_id, status=from_status).update(
-        status=FOPProposalRun.Status.FAILED, error=error, finished_at=timezone.now()
-    )
+    FOPProposalRun.fail(run_id, error, from_statuses=(from_status,))
 
 
 def fop_proposal_run_execute(*, run_id: int, actor_id: int | None) -> FOPProposalRun | None:
-    """Compute a queued run (the task). Claimed with a conditional UPDATE, so a run already taken,
-    done or failed is left alone and a second execution changes nothing; returns None then.
+    """Compute a queued run (the task). Claimed with core.jobs' conditional UPDATE, so a run already
+    taken, done or failed is left alone and a second execution changes nothing; returns None then.
+    A run whose worker was lost (stale) is taken over.
 
     A ``ProposalError`` (no consensus, no embeddings) marks the run failed with its message; any
     other exception marks it failed with a generic message and is raised again for the worker's log.
     """
-    now = timezone.now()
-    claimable = Q(status=FOPProposalRun.Status.QUEUED) | Q(
-        status=FOPProposalRun.Status.RUNNING, started_at__lt=now - STALE_AFTER
-    )
-    claimed = FOPProposalRun.objects.filter(claimable, pk=run_id).update(
-        status=FOPProposalRun.Status.RUNNING, started_at=now, error=""
-    )
-    if not claimed:
+    if not FOPProposalRun.claim(run_id):
         return None
     run = FOPProposalRun.objects.select_related("cycle").get(pk=run_id)
     running = FOPProposalRun.Status.RUNNING

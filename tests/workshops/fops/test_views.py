@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.jobs import STALE_AFTER
 from tests.workshops.fops.factories import build_needs, make_fop
 from workshops.fops import providers as fop_providers
 from workshops.fops.proposals import ALREADY_RUNNING, NEVER_FINISHED
@@ -281,10 +282,12 @@ def test_a_second_run_is_refused_while_one_is_queued_or_running(world, status, d
     assert FOPProposalRun.objects.filter(cycle=cycle).count() == 1 and callbacks == []
 
 
-def test_a_run_lost_for_over_an_hour_no_longer_blocks_the_cycle(world, django_capture_on_commit_callbacks):
+def test_a_run_not_heard_from_for_stale_after_no_longer_blocks_the_cycle(world, django_capture_on_commit_callbacks):
     cycle = world["p"].cycle
     lost = FOPProposalRun.objects.create(
-        cycle=cycle, status=FOPProposalRun.Status.RUNNING, started_at=timezone.now() - timedelta(hours=2)
+        cycle=cycle,
+        status=FOPProposalRun.Status.RUNNING,
+        started_at=timezone.now() - STALE_AFTER - timedelta(minutes=1),
     )
     client = world["p"].client_for(world["p"].convener)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

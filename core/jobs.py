@@ -1,0 +1,185 @@
+"""The background-job model and its claim: one status vocabulary, one staleness rule.
+
+Long work (a match run, an export, a FOP proposal run) is recorded as a row that a Celery task
+fills. The concrete models inherit ``BackgroundJob``; their services call its class methods, which
+are all single conditional UPDATEs keyed by id (a task only knows the id), so two workers, or a
+task the broker delivered twice, never both compute the same job:
+
+    queued ──claim──▶ running ──finish──▶ done
+                        │  ▲  └───fail───▶ failed
+                        │  └─ claim again once stale (its worker was lost)
+                        └─ report_progress: per cent, a note, and a heartbeat
+
+A job is *stale* when it is still queued or running and nothing has been heard from it for
+``STALE_AFTER``: "heard from" is its heartbeat (set when it is queued again, claimed, or reports
+progress), else when it started, else when it was created. The same rule decides both what
+``claim`` may take over and what ``fail_stale`` marks failed, for every job model.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+# How long a queued or running job may go unheard before it counts as lost. Two bounds:
+# - above the longest silence of a healthy job: the first FOP proposal run embeds thousands of
+#   occupation texts for a few minutes without reporting progress, a PDF report renders for
+#   about a minute; match runs and spreadsheet exports report progress as they go;
+# - below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT, one hour by default): a
+#   task whose worker died is delivered again after that timeout, and must then find its job
+#   stale so it can take it over instead of skipping it as "someone else is on it".
+# Thirty minutes sits between the two, and a convener whose worker died waits at most that long
+# before the cycle accepts a new run.
+STALE_AFTER = timedelta(minutes=30)
+
+# What a job that was lost says, unless its service names the job more precisely.
+JOB_LOST = "The job never finished (its worker probably stopped). Start it again."
+TAKEN_OVER = "Taken over from a lost worker"
+STARTED = "Started"
+DONE = "Done"
+ERROR_MAX_CHARS = 2000
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINISHED = (JobStatus.DONE, JobStatus.FAILED)
+
+
+def error_text(exc: BaseException) -> str:
+    """An exception as the one line a failed job records."""
+    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS]
+
+
+def stale_q(now: datetime | None = None) -> Q:
+    """Jobs still queued or running that nothing has been heard from for ``STALE_AFTER``."""
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    unheard = (
+        Q(heartbeat_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=cutoff)
+    )
+    return Q(status__in=ACTIVE) & unheard
+
+
+class BackgroundJob(models.Model):
+    """Status, progress and timestamps of work a Celery task does; abstract, one table per kind."""
+
+    Status: ClassVar[type[JobStatus]] = JobStatus
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)], help_text="Per cent done."
+    )
+    progress_note = models.CharField(max_length=200, blank=True)
+    # Why a failed job failed, in words for the person who asked for it.
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: queued again, claimed, or progress reported."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def is_stale(self) -> bool:
+        if not self.is_active:
+            return False
+        heard = self.heartbeat_at or self.started_at or self.created_at
+        return heard < timezone.now() - STALE_AFTER
+
+    # --- transitions: each one conditional UPDATE, true when it happened ------------------------
+
+    @classmethod
+    def claim(cls, pk: int, *, note: str = STARTED) -> bool:
+        """Take the job for this caller: a queued one, or a stale running one whose worker was lost.
+        Atomic (the database applies one UPDATE at a time to the row): of two callers, one wins."""
+        now = timezone.now()
+        taken = {
+            "status": JobStatus.RUNNING,
+            "started_at": now,
+            "heartbeat_at": now,
+            "finished_at": None,
+            "progress": 1,
+            "error": "",
+        }
+        if cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(**taken, progress_note=note[:200]):
+            return True
+        stale = cls.objects.filter(stale_q(now), pk=pk, status=JobStatus.RUNNING)
+        return bool(stale.update(**taken, progress_note=TAKEN_OVER))
+
+    @classmethod
+    def report_progress(cls, pk: int, percent: int, note: str | None = None) -> bool:
+        """Record how far a running job is (0–99: 100 is ``finish``'s) and that it is alive."""
+        fields: dict[str, Any] = {"progress": max(0, min(99, int(percent))), "heartbeat_at": timezone.now()}
+        if note is not None:
+            fields["progress_note"] = note[:200]
+        return bool(cls.objects.filter(pk=pk, status=JobStatus.RUNNING).update(**fields))
+
+    @classmethod
+    def finish(cls, pk: int, *, note: str = DONE, **fields: Any) -> bool:
+        """Mark a running job done, with whatever it computed (``fields`` of the concrete model)."""
+        now = timezone.now()
+        return bool(
+            cls.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+                status=JobStatus.DONE,
+                progress=100,
+                progress_note=note[:200],
+                error="",
+                finished_at=now,
+                heartbeat_at=now,
+                **fields,
+            )
+        )
+
+    @classmethod
+    def fail(cls, pk: int, error: str, *, from_statuses: tuple[str, ...] = ACTIVE) -> bool:
+        """Mark a job that is not finished yet (or in one of ``from_statuses``) failed with ``error``."""
+        return bool(
+            cls.objects.filter(pk=pk, status__in=from_statuses).update(
+                status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=timezone.now()
+            )
+        )
+
+    @classmethod
+    def requeue(cls, pk: int, *, note: str = "Queued again") -> bool:
+        """Queue a finished job again, to compute it afresh."""
+        return bool(
+            cls.objects.filter(pk=pk, status__in=FINISHED).update(
+                status=JobStatus.QUEUED,
+                progress=0,
+                progress_note=note[:200],
+                error="",
+                started_at=None,
+                finished_at=None,
+                heartbeat_at=timezone.now(),
+            )
+        )
+
+    @classmethod
+    def fail_stale(cls, queryset: QuerySet[Any] | None = None, *, error: str = JOB_LOST) -> int:
+        """Mark every stale job (of ``queryset``, else of the model) failed; returns how many."""
+        now = timezone.now()
+        jobs = cls.objects.all() if queryset is None else queryset
+        return jobs.filter(stale_q(now)).update(status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now)
