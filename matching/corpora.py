@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from matching.embeddings import CorpusItem, register_corpus
 from matching.models import Framework, FrameworkVersion, Standard, Statement
 
@@ -35,21 +37,50 @@ def _statement_items(framework: str, **filters) -> list[CorpusItem]:
     ]
 
 
-def _standard_items(kind: str) -> list[CorpusItem]:
+def _brief(label: str, description: str) -> str:
+    """The label and its description (the description carries most of the meaning for naming)."""
+    description = " ".join((description or "").split())
+    return f"{label}. {description}"[:600]
+
+
+def _occupation_items(kind: str) -> list[CorpusItem]:
+    """Occupations embedded as "label. description", for naming FOPs (item.extra: source, code)."""
     version = latest_version(kind)
     if version is None:
         return []
-    rows = Standard.objects.filter(version=version).order_by("id").values_list("id", "title", "ref", "route", "extra")
-    return [
-        CorpusItem(
-            id=pk,
-            text=title,
-            ref=ref,
-            kind="occupation",
-            label=route,
-            extra={"isco_group": (extra or {}).get("isco_group", "")} if kind == Framework.Kind.ESCO else {},
+    source = "ESCO" if kind == Framework.Kind.ESCO else "O*NET"
+    rows = Standard.objects.filter(version=version).order_by("id").values_list("id", "ref", "title", "extra")
+    items = []
+    for pk, ref, title, extra in rows:
+        extra = extra or {}
+        # ESCO's occupation code (e.g. 2141.3) is kept in extra; O*NET's SOC code is the ref.
+        code = extra.get("code", "") if source == "ESCO" else ref
+        items.append(
+            CorpusItem(
+                id=pk,
+                text=_brief(title, extra.get("description", "")),
+                ref=ref,
+                kind="occupation",
+                label=title,
+                extra={"source": source, "code": code},
+            )
         )
-        for pk, title, ref, route, extra in rows
+    return items
+
+
+def _esco_concepts(keep: Callable[[dict], bool]) -> list[CorpusItem]:
+    """ESCO skill concepts that ``keep`` accepts (label and URI only: descriptions would sit in every
+    process for nothing)."""
+    version = latest_version(Framework.Kind.ESCO)
+    if version is None:
+        return []
+    rows = (
+        Statement.objects.filter(version=version, standard__isnull=True, kind=Statement.Kind.SKILL)
+        .order_by("id")
+        .values_list("id", "text", "ref", "kind", "extra")
+    )
+    return [
+        CorpusItem(id=pk, text=text, ref=ref, kind=kind) for pk, text, ref, kind, extra in rows if keep(extra or {})
     ]
 
 
@@ -61,23 +92,18 @@ def _by_framework(kind: str, loader):
 
 
 register_corpus("onet:tasks")(_by_framework("onet", lambda: _statement_items("onet", kind=Statement.Kind.TASK)))
-register_corpus("onet:titles")(_by_framework("onet", lambda: _standard_items("onet")))
-register_corpus("esco:occupations")(_by_framework("esco", lambda: _standard_items("esco")))
+register_corpus("onet:titles")(_by_framework("onet", lambda: _occupation_items(Framework.Kind.ONET)))
+register_corpus("esco:occupations")(_by_framework("esco", lambda: _occupation_items(Framework.Kind.ESCO)))
+# Skill tags: the concepts typed skill/competence (not the few without a type).
 register_corpus("esco:skills")(
-    _by_framework("esco", lambda: _statement_items("esco", standard__isnull=True, kind=Statement.Kind.SKILL))
+    _by_framework("esco", lambda: _esco_concepts(lambda extra: extra.get("skill_type") == "skill/competence"))
 )
 register_corpus("esco:knowledge")(
     _by_framework("esco", lambda: _statement_items("esco", standard__isnull=True, kind=Statement.Kind.KNOWLEDGE))
 )
+# Behaviour tags: the concepts of ESCO's transversal skills collection.
 register_corpus("esco:transversal")(
-    _by_framework(
-        "esco",
-        lambda: [
-            item
-            for item in _statement_items("esco", standard__isnull=True, kind=Statement.Kind.SKILL)
-            if item.extra.get("transversal")
-        ],
-    )
+    _by_framework("esco", lambda: _esco_concepts(lambda extra: "transversal" in (extra.get("collections") or [])))
 )
 register_corpus("esco:all_skills")(_by_framework("esco", lambda: _statement_items("esco", standard__isnull=True)))
 register_corpus("ifate:duties")(_by_framework("ifate", lambda: _statement_items("ifate", kind=Statement.Kind.DUTY)))

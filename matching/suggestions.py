@@ -3,96 +3,38 @@
 Knowledge tags come from ESCO knowledge concepts, Skill tags from ESCO skills/competences,
 Behaviour tags from ESCO's transversal skills collection, each alongside the tags already used in
 this and earlier cycles (reusing a tag keeps the vocabulary consistent, so those get a small
-bonus). The ESCO lists are the matching app's corpora when ESCO has been imported
-(``import_framework esco``); otherwise they are read from the ESCO download in the shared data
-folder, so suggestions work before any import.
+bonus). The ESCO lists are corpora of the embedding store built from the latest imported ESCO
+version (``import_framework esco``); before ESCO is imported, only the tags already in use are
+suggested.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import logging
-import threading
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
-from django.conf import settings
 
-from matching.proposals import encode, encode_corpus
+from matching.embeddings import Corpus, encode, get_corpus
+from matching.models import Framework
 
-logger = logging.getLogger(__name__)
-
-ESCO_ZIP = Path("esco") / "ESCO_v1.1.1_classification_en_csv.zip"
-CORPUS_KEYS = {"K": "esco:knowledge", "S": "esco:skills", "B": "esco:transversal"}
+# Knowledge: every knowledge concept; Skill: the concepts typed skill/competence (not the few
+# without a type); Behaviour: the concepts of the transversal skills collection.
+CORPUS_KEYS = {"K": "esco:knowledge", "S": "esco:skills", "B": "esco:transversal"}  # in matching/corpora.py
 SOURCE_LABELS = {"K": "ESCO knowledge", "S": "ESCO skill", "B": "ESCO transversal skill"}
 # Reusing a tag already in use keeps a cycle's vocabulary consistent: nudge those up a little.
 REUSE_BONUS = 0.05
 DUPLICATE_THRESHOLD = 0.80
 
 
-@dataclass(frozen=True)
-class Concept:
-    label: str
-    uri: str
+def esco_corpus(kind: str) -> Corpus:
+    """The ESCO concepts suggested for a tag kind (K, S or B) with their unit vectors; empty when
+    ESCO is not imported."""
+    return get_corpus(CORPUS_KEYS[kind])
 
 
-_file_corpora: dict[str, tuple[list[Concept], np.ndarray]] = {}
-_lock = threading.Lock()
+def esco_imported() -> bool:
+    """Whether ESCO is imported, i.e. whether suggestions include ESCO concepts at all."""
+    from matching.corpora import latest_version  # noqa: PLC0415
 
-
-def _read_esco(data_dir: Path) -> dict[str, list[Concept]]:
-    path = data_dir / ESCO_ZIP
-    with zipfile.ZipFile(path) as zf:
-        with zf.open("skills_en.csv") as fh:
-            skills = list(csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8")))
-        with zf.open("transversalSkillsCollection_en.csv") as fh:
-            transversal = list(csv.DictReader(io.TextIOWrapper(fh, encoding="utf-8")))
-    out: dict[str, list[Concept]] = {"K": [], "S": [], "B": []}
-    for row in skills:
-        label = (row.get("preferredLabel") or "").strip()
-        if not label:
-            continue
-        kind = {"knowledge": "K", "skill/competence": "S"}.get((row.get("skillType") or "").strip())
-        if kind:
-            out[kind].append(Concept(label, row["conceptUri"].strip()))
-    # The transversal collection mixes skills with their broader groups; keep the concepts.
-    for row in transversal:
-        label = (row.get("preferredLabel") or "").strip()
-        if label and (row.get("conceptType") or "") == "KnowledgeSkillCompetence":
-            out["B"].append(Concept(label, row["conceptUri"].strip()))
-    return out
-
-
-def _file_corpus(kind: str) -> tuple[list[Concept], np.ndarray]:
-    with _lock:
-        if kind not in _file_corpora:
-            concepts = _read_esco(Path(settings.SHARED_DATA_DIR))[kind]
-            vectors = encode_corpus(f"esco-{kind}", [c.label for c in concepts])
-            _file_corpora[kind] = (concepts, vectors)
-        return _file_corpora[kind]
-
-
-def _imported_corpus(kind: str) -> tuple[list[Concept], np.ndarray] | None:
-    try:
-        from matching.embeddings import get_corpus  # noqa: PLC0415
-    except ImportError:
-        return None
-    try:
-        corpus = get_corpus(CORPUS_KEYS[kind])
-    except Exception:  # noqa: BLE001 - no ESCO import (or no table yet): use the download
-        logger.debug("ESCO corpus %s not available from the store", CORPUS_KEYS[kind], exc_info=True)
-        return None
-    if not len(corpus):
-        return None
-    return [Concept(item.text, item.ref) for item in corpus.items], corpus.vectors
-
-
-def esco_corpus(kind: str) -> tuple[list[Concept], np.ndarray]:
-    """The ESCO concepts suggested for a tag kind, with unit vectors."""
-    return _imported_corpus(kind) or _file_corpus(kind)
+    return latest_version(Framework.Kind.ESCO) is not None
 
 
 def _label_key(label: str) -> str:
@@ -108,15 +50,15 @@ def suggest_tags(statement: str, kind: str, existing: list[tuple[int, str, int]]
     reuse bonus for tags in use) and ref (ESCO URI or tag id), best first, one per normalised name.
     """
     query = encode([statement])[0]
-    concepts, vectors = esco_corpus(kind)
+    corpus = esco_corpus(kind)
     candidates: list[tuple[float, int, dict]] = []
-    if len(concepts):
-        scores = vectors @ query
+    if len(corpus):
+        scores = corpus.vectors @ query
         top = np.argsort(-scores, kind="stable")[: max(k * 3, 20)]
         for order, idx in enumerate(top):
-            c = concepts[int(idx)]
+            item = corpus.items[int(idx)]
             candidates.append(
-                (float(scores[idx]), order, {"name": c.label, "source": SOURCE_LABELS[kind], "ref": c.uri})
+                (float(scores[idx]), order, {"name": item.text, "source": SOURCE_LABELS[kind], "ref": item.ref})
             )
     if existing:
         tag_vectors = encode([name for _, name, _ in existing])

@@ -4,14 +4,15 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import services
+from matching import embeddings, services
 from matching.corpora import latest_version
 
 
 class Command(BaseCommand):
     help = (
         "Embed every statement and standard title of the latest version of each framework (default: all "
-        "imported). Texts already in the store are skipped, so running it again is instant."
+        "imported), and the texts of its corpora (FOP naming, KSB suggestions). Texts already in the store "
+        "are skipped, so running it again is instant."
     )
 
     def add_arguments(self, parser):
@@ -33,6 +34,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {version}: {done:,}/{total:,} texts encoded")
 
             encoded = services.framework_version_embed(version=version, progress=progress)
+            # The corpora built from this framework (e.g. occupations embedded with their
+            # descriptions for FOP names) may hold texts that are not statements or titles.
+            before = embeddings.STATS.encoded
+            for key in embeddings.corpus_keys():
+                if key.split(":", 1)[0] == kind:
+                    embeddings.get_corpus(key, progress)
+            encoded += embeddings.STATS.encoded - before
             self.stdout.write(
                 self.style.SUCCESS(f"{version}: {encoded:,} texts encoded in {time.perf_counter() - started:.1f} s.")
             )

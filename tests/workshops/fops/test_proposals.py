@@ -1,13 +1,13 @@
 """FOP proposals from consensus proficiencies, with the real embedding model on a small fixture."""
 
-from functools import partial
-
 import numpy as np
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
 from matching import proposals
+from matching.importers import import_framework
+from tests.matching.frameworks import write_esco
 from tests.workshops.fops.factories import build_needs, make_fop
 from workshops.fops import providers as fop_providers
 from workshops.fops import services as svc
@@ -40,14 +40,15 @@ OCCUPATIONS = [
 
 
 @pytest.fixture
-def small_occupations(db):
-    occ = [proposals.Occupation(name, "ESCO", f"T{n}", f"{name}. {text}") for n, (name, text) in enumerate(OCCUPATIONS)]
-    return occ, proposals.encode([o.text for o in occ])
+def small_occupations(db, tmp_path):
+    """A small ESCO (these occupations only), imported by the real importer: names come from it."""
+    occupations = [(name, text, f"{1000 + n}.1") for n, (name, text) in enumerate(OCCUPATIONS)]
+    return import_framework("esco", str(write_esco(tmp_path / "esco", occupations=occupations))).version
 
 
 @pytest.fixture
 def proposer(small_occupations):
-    fop_providers.override("propose_profiles", partial(proposals.propose_profiles, occupations=small_occupations))
+    fop_providers.override("propose_profiles", proposals.propose_profiles)
     yield
     fop_providers.reset()
 
