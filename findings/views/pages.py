@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from core.pages import login_required
 from cycles.access import get_cycle_for_member
@@ -12,6 +11,7 @@ from cycles.models import Cycle
 from findings.exports import file_stem, page_xlsx, table_csv
 from findings.provision import start_match_run_url
 from findings.selectors import active_share_link
+from findings.services import share_link_seen
 from findings.tables import GROUPS, PAGE_BY_KEY, PAGES, build_page
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,10 +21,7 @@ def _get_share(token: str):
     link = active_share_link(token)
     if link is None:
         raise Http404("This link is not valid or has been revoked.")
-    # Touch at most once a minute so a busy page does not write on every view.
-    now = timezone.now()
-    if link.last_used_at is None or (now - link.last_used_at).total_seconds() > 60:
-        type(link).objects.filter(pk=link.pk).update(last_used_at=now)
+    share_link_seen(link=link)
     return link
 
 

@@ -41,7 +41,10 @@ def test_fops_in_review_wait_for_their_reviewers(personas):
     fop.reviewers.add(personas.employer)
     FOP.objects.create(cycle=personas.cycle, name="Not mine", status="in_review")
     items = [w for w in selectors.dashboard_for(personas.employer).waiting if w.kind == "fop"]
-    assert [(w.count, w.cycle) for w in items] == [(1, personas.cycle)]
+    assert [(w.count, w.cycle, w.text) for w in items] == [
+        (1, personas.cycle, "1 future occupational profile(s) to ratify")
+    ]
+    assert items[0].url == reverse("workshops:fops", args=["cycle-a"])  # a link workshops registered
     assert not [w for w in selectors.dashboard_for(personas.educator).waiting if w.kind == "fop"]
 
 
@@ -52,7 +55,7 @@ def test_untagged_capabilities_wait_for_educators_during_carry_out(personas):
     Capability.objects.create(cycle=personas.cycle, ref="C01", statement="Run closed systems.", status="accepted")
     Capability.objects.create(cycle=personas.cycle, ref="C02", statement="Not accepted yet.")
     items = [w for w in selectors.dashboard_for(personas.educator).waiting if w.kind == "tagging"]
-    assert [w.count for w in items] == [1]
+    assert [(w.count, w.text) for w in items] == [(1, "1 capabilities have no KSB tags yet")]
     assert not [w for w in selectors.dashboard_for(personas.technologist).waiting if w.kind == "tagging"]
 
 

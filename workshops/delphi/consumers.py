@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 from workshops import realtime
@@ -33,9 +33,7 @@ UNAVAILABLE = "The vote could not be stored just now; it was not recorded. Send 
 # connections (DB_CONN_MAX_AGE > 0, as in production) a room's votes run side by side on threads
 # and connections of their own. Otherwise every call runs on Django's one sync thread: SQLite
 # serialises writers anyway, and a connection per call would cost more than it saves.
-_executor = ThreadPoolExecutor(
-    max_workers=int(os.environ.get("DELPHI_DB_THREADS") or 16), thread_name_prefix="delphi-db"
-)
+_executor = ThreadPoolExecutor(max_workers=settings.DELPHI_DB_THREADS, thread_name_prefix="delphi-db")
 
 
 def _db(func):

@@ -72,6 +72,23 @@ def get_round_for_member(
     return RoundAccess(round=rnd, plan=plan_for(access.cycle), access=access)
 
 
+def items_count(cycle: Cycle) -> int:
+    return DelphiItem.objects.filter(cycle=cycle).count()
+
+
+def items_by_ids(item_ids: list[int]) -> list[DelphiItem]:
+    """The items, with their capability and role level, in capability then role-level order."""
+    return list(
+        DelphiItem.objects.filter(pk__in=item_ids)
+        .select_related("capability", "role_level")
+        .order_by("capability__ref", "role_level__order")
+    )
+
+
+def round_item_count(rnd: Round) -> int:
+    return rnd.items.count()
+
+
 def rounds_of(cycle: Cycle) -> QuerySet[Round]:
     return Round.objects.filter(cycle=cycle).annotate(n_items=Count("items", distinct=True)).order_by("number")
 

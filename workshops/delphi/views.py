@@ -17,7 +17,7 @@ from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
 from workshops.delphi import selectors, services
 from workshops.delphi.forms import DelphiPlanForm, RoundOpenForm
-from workshops.models import DelphiItem, Round
+from workshops.models import Round
 from workshops.realtime import round_ws_path
 
 PLAN_SAVED = "The Delphi plan is saved."
@@ -50,7 +50,7 @@ def delphi_home(request: HttpRequest, slug: str) -> HttpResponse:
         "current": current,
         "voting_role_labels": [Role(r).label for r in plan.voting_roles if r in Role.values],
         "can_vote": access.membership is not None and access.role in plan.voting_roles,
-        "items_total": DelphiItem.objects.filter(cycle=access.cycle).count(),
+        "items_total": selectors.items_count(access.cycle),
     }
     return render(request, "workshops/delphi/home.html", context)
 
@@ -91,11 +91,7 @@ def round_open(request: HttpRequest, slug: str) -> HttpResponse:
     proposed_ids = (
         services.round_proposed_item_ids(cycle=access.cycle) if previous is None or previous.aggregated_at else []
     )
-    proposed = list(
-        DelphiItem.objects.filter(pk__in=proposed_ids)
-        .select_related("capability", "role_level")
-        .order_by("capability__ref", "role_level__order")
-    )
+    proposed = selectors.items_by_ids(proposed_ids)
     if request.method == "POST":
         form = RoundOpenForm(request.POST, proposed=proposed)
         if form.is_valid():
@@ -107,7 +103,7 @@ def round_open(request: HttpRequest, slug: str) -> HttpResponse:
             except services.DelphiError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, ROUND_OPENED.format(number=rnd.number, items=rnd.items.count()))
+                messages.success(request, ROUND_OPENED.format(number=rnd.number, items=selectors.round_item_count(rnd)))
                 return redirect("workshops:delphi_round", slug, rnd.number)
         messages.error(request, "The round was not opened: see the message below.")
     else:

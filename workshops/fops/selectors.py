@@ -12,7 +12,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User
 from cycles.models import Cycle, Membership, Role, RoleLevel, SupplyChainPartner
-from cycles.selectors import DashboardScope, WaitingItem
+from cycles.selectors import DashboardScope, WaitingItem, counted_items
 from workshops.fops import providers as fop_providers
 from workshops.fops.history import apply, change_hash, fop_state
 from workshops.fops.types import NeededCapability, RoleLevelNeeds
@@ -24,6 +24,7 @@ from workshops.models import (
     DelphiItem,
     FOPCapability,
     FOPChange,
+    FOPProposalRun,
     Function,
 )
 
@@ -223,6 +224,44 @@ def fop_entries(*, fop: FOP) -> list[DetailEntry]:
     ]
 
 
+def fop_of_cycle(cycle: Cycle, pk: int) -> FOP | None:
+    return FOP.objects.select_related("role_level", "cycle").filter(cycle=cycle, pk=pk).first()
+
+
+def fops_by_ids(cycle: Cycle, ids: list[int]) -> QuerySet[FOP]:
+    return FOP.objects.filter(cycle=cycle, pk__in=ids)
+
+
+def capability_of_cycle(cycle: Cycle, pk: int | None, *, for_trace: bool = False) -> Capability | None:
+    """One of the cycle's capabilities (None for another cycle's id); ``for_trace`` loads what the
+    traceability page shows beside it."""
+    capabilities = Capability.objects.filter(cycle=cycle, pk=pk)
+    if for_trace:
+        capabilities = capabilities.select_related(
+            "merged_into", "submitted_by", "workshop", "function", "domain", "area"
+        )
+    return capabilities.first() if pk is not None else None
+
+
+def users_by_ids(ids: list[int]) -> list[User]:
+    return list(User.objects.filter(pk__in=ids))
+
+
+def latest_proposal_run(cycle: Cycle, *, done_only: bool = False) -> FOPProposalRun | None:
+    """The cycle's latest FOP proposal run (its latest finished one with ``done_only``)."""
+    runs = FOPProposalRun.objects.filter(cycle=cycle).select_related("created_by").order_by("-id")
+    return (runs.filter(status=FOPProposalRun.Status.DONE) if done_only else runs).first()
+
+
+def fops_kept_by_proposals_count(cycle: Cycle) -> int:
+    """FOPs a proposal run never replaces: every FOP but the untouched proposals."""
+    return FOP.objects.filter(cycle=cycle).exclude(source=FOP.Source.PROPOSED, status=FOP.Status.PROPOSED).count()
+
+
+def published_fops_count(cycle: Cycle) -> int:
+    return FOP.objects.filter(cycle=cycle, source=FOP.Source.PUBLISHED).count()
+
+
 def fop_reviewer_choices(*, cycle: Cycle) -> QuerySet[Membership]:
     return Membership.objects.filter(cycle=cycle, role=Role.EMPLOYER, status=Membership.Status.ACTIVE).select_related(
         "user"
@@ -408,13 +447,4 @@ def dashboard_fops_to_ratify(scope: DashboardScope) -> list[WaitingItem]:
         .values("cycle_id")
         .annotate(n=Count("id"))
     )
-    return [
-        WaitingItem(
-            "fop",
-            scope.cycles[row["cycle_id"]],
-            f"{row['n']} future occupational profile(s) to ratify",
-            "workshops:fops",
-            count=row["n"],
-        )
-        for row in rows
-    ]
+    return counted_items(scope, rows, "fop", "{n} future occupational profile(s) to ratify", "workshops:fops")

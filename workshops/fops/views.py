@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.models import User
 from core.pages import login_required, stop_polling
 from cycles.access import Access, get_cycle_for_convener, get_cycle_for_member
 from workshops.fops import selectors, services
@@ -19,7 +18,7 @@ from workshops.fops.forms import PROFICIENCY_CHOICES, FOPCreateForm, FOPEditForm
 from workshops.fops.policy import FOPAbilities, fop_abilities
 from workshops.fops.proposals import ProposalBusy, ProposalError, clean_parameters, fop_proposal_run_queue
 from workshops.fops.trace import capability_trace as capability_trace_selector
-from workshops.models import FOP, Capability, FOPProposalRun
+from workshops.models import FOP, Capability
 from workshops.realtime import fop_ws_path
 
 STATUS_BADGES = {
@@ -36,13 +35,11 @@ def _int_or_none(raw) -> int | None:
 
 def _get_fop_for_member(request: HttpRequest, slug: str, pk: int) -> tuple[Access, FOP, FOPAbilities]:
     access = get_cycle_for_member(request, slug)
-    fop = get_object_or_404(FOP.objects.select_related("role_level", "cycle"), cycle=access.cycle, pk=pk)
+    fop = selectors.fop_of_cycle(access.cycle, pk)
+    if fop is None:
+        raise Http404("No such FOP in this cycle.")
     abilities = fop_abilities(role=access.role, user=request.user, fop=fop)
     return access, fop, abilities
-
-
-def _latest_done_run(cycle) -> FOPProposalRun | None:
-    return FOPProposalRun.objects.filter(cycle=cycle, status=FOPProposalRun.Status.DONE).order_by("-id").first()
 
 
 def _require(abilities: FOPAbilities, need: str) -> None:
@@ -77,7 +74,7 @@ def _detail_context(request: HttpRequest, access: Access, fop: FOP, abilities: F
 def _after_change(request: HttpRequest, access: Access, fop: FOP) -> HttpResponse:
     """An htmx action gets the refreshed FOP body; a plain form post goes back to the page."""
     if request.htmx:
-        abilities = fop_abilities(role=access.role, user=request.user, fop=FOP.objects.get(pk=fop.pk))
+        abilities = fop_abilities(role=access.role, user=request.user, fop=selectors.fop_of_cycle(access.cycle, fop.pk))
         return render(request, "workshops/fops/detail.html#fop-body", _detail_context(request, access, fop, abilities))
     return redirect(_detail_url(fop))
 
@@ -102,7 +99,7 @@ def fops(request: HttpRequest, slug: str) -> HttpResponse:
         "role_level_id": role_level_id,
         "source": source,
         "sources": FOP.Source.choices,
-        "latest_run": _latest_done_run(access.cycle),
+        "latest_run": selectors.latest_proposal_run(access.cycle, done_only=True),
     }
     if request.htmx:
         return render(request, "workshops/fops/list.html#fop-list", context)
@@ -203,7 +200,7 @@ def fop_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def fop_capability_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, fop, abilities = _get_fop_for_member(request, slug, pk)
     _require(abilities, "edit")
-    capability = Capability.objects.filter(cycle=access.cycle, pk=_int_or_none(request.POST.get("capability"))).first()
+    capability = selectors.capability_of_cycle(access.cycle, _int_or_none(request.POST.get("capability")))
     if capability is None:
         messages.error(request, "Choose a capability of this cycle to add.")
         return _after_change(request, access, fop)
@@ -256,7 +253,7 @@ def fop_reviewers(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, fop, abilities = _get_fop_for_member(request, slug, pk)
     _require(abilities, "manage")
     ids = [int(i) for i in request.POST.getlist("reviewers") if str(i).isdigit()]
-    reviewers = list(User.objects.filter(pk__in=ids))
+    reviewers = selectors.users_by_ids(ids)
     if len(reviewers) != len(set(ids)):
         messages.error(request, "One of the chosen reviewers does not exist.")
         return _after_change(request, access, fop)
@@ -375,7 +372,7 @@ def fop_new(request: HttpRequest, slug: str) -> HttpResponse:
 def fop_merge(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_convener(request, slug)
     ids = [int(i) for i in request.POST.getlist("fops") if str(i).isdigit()]
-    chosen = {f.pk: f for f in FOP.objects.filter(cycle=access.cycle, pk__in=ids)}
+    chosen = {f.pk: f for f in selectors.fops_by_ids(access.cycle, ids)}
     try:
         target = services.fop_merge(
             cycle=access.cycle,
@@ -396,7 +393,7 @@ def fop_propose_view(request: HttpRequest, slug: str) -> HttpResponse:
     """The form queues a run (the ``propose_fops`` task computes it); the page shows the latest
     run's status, and while it is queued or running its status block polls this page over htmx."""
     access = get_cycle_for_convener(request, slug)
-    latest = FOPProposalRun.objects.filter(cycle=access.cycle).select_related("created_by").order_by("-id").first()
+    latest = selectors.latest_proposal_run(access.cycle)
     if request.htmx and request.method == "GET":
         response = render(request, "workshops/fops/propose.html#run-status", {"cycle": access.cycle, "latest": latest})
         return stop_polling(response) if latest is None or latest.is_finished else response
@@ -433,9 +430,7 @@ def fop_propose_view(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "needs": needs,
         "latest": latest,
-        "protected": FOP.objects.filter(cycle=access.cycle)
-        .exclude(source=FOP.Source.PROPOSED, status=FOP.Status.PROPOSED)
-        .count(),
+        "protected": selectors.fops_kept_by_proposals_count(access.cycle),
     }
     return render(request, "workshops/fops/propose.html", context, status=status)
 
@@ -448,8 +443,8 @@ def fop_compare(request: HttpRequest, slug: str) -> HttpResponse:
         "cycle": access.cycle,
         "access": access,
         "rows": selectors.fop_proposal_comparison(cycle=access.cycle),
-        "latest": _latest_done_run(access.cycle),
-        "published": FOP.objects.filter(cycle=access.cycle, source=FOP.Source.PUBLISHED).count(),
+        "latest": selectors.latest_proposal_run(access.cycle, done_only=True),
+        "published": selectors.published_fops_count(access.cycle),
     }
     return render(request, "workshops/fops/compare.html", context)
 
@@ -461,11 +456,9 @@ def fop_compare(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def capability_trace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
-    capability = get_object_or_404(
-        Capability.objects.select_related("merged_into", "submitted_by", "workshop", "function", "domain", "area"),
-        cycle=access.cycle,
-        pk=pk,
-    )
+    capability = selectors.capability_of_cycle(access.cycle, pk, for_trace=True)
+    if capability is None:
+        raise Http404("No such capability in this cycle.")
     trace = capability_trace_selector(capability=capability, is_convener=access.is_convener)
     context = {"cycle": access.cycle, "access": access, "capability": capability, "trace": trace}
     return render(request, "workshops/fops/capability_trace.html", context)

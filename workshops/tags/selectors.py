@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from cycles.models import Cycle, Phase, Role
-from cycles.selectors import DashboardScope, WaitingItem
+from cycles.selectors import DashboardScope, WaitingItem, counted_items
 from workshops.fops import providers as fop_providers
 from workshops.fops.selectors import natural_key
 from workshops.models import Capability, CapabilityTag, PublishedTagFrequency, Tag, TagKind
@@ -187,6 +187,20 @@ def tag_frequency_table(*, cycle: Cycle, limit: int = 30) -> list[dict]:
     return tables
 
 
+def tag_by_id(raw_id: str | None) -> Tag | None:
+    """The tag a form names by id (None when the id is missing or not a number)."""
+    return Tag.objects.filter(pk=int(raw_id)).first() if raw_id and str(raw_id).isdigit() else None
+
+
+def live_tags_of_cycle(cycle: Cycle) -> QuerySet[Tag]:
+    """The live tags the cycle's capabilities carry, by kind and name."""
+    return (
+        Tag.objects.filter(capability_links__capability__cycle=cycle, merged_into__isnull=True)
+        .distinct()
+        .order_by("kind", "name")
+    )
+
+
 # --- the dashboard: capabilities without tags ----------------------------------------------------
 
 
@@ -202,13 +216,4 @@ def dashboard_untagged(scope: DashboardScope) -> list[WaitingItem]:
         .values("cycle_id")
         .annotate(n=Count("id"))
     )
-    return [
-        WaitingItem(
-            "tagging",
-            scope.cycles[row["cycle_id"]],
-            f"{row['n']} capabilities have no KSB tags yet",
-            "workshops:tags",
-            count=row["n"],
-        )
-        for row in rows
-    ]
+    return counted_items(scope, rows, "tagging", "{n} capabilities have no KSB tags yet", "workshops:tags")

@@ -156,8 +156,8 @@ def tag_frequency(request: HttpRequest, slug: str) -> HttpResponse:
 def tag_merge(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_convener(request, slug)
     if request.method == "POST":
-        source = Tag.objects.filter(pk=request.POST.get("source") or 0).first()
-        target = Tag.objects.filter(pk=request.POST.get("target") or 0).first()
+        source = selectors.tag_by_id(request.POST.get("source"))
+        target = selectors.tag_by_id(request.POST.get("target"))
         if source is None or target is None:
             messages.error(request, "Choose the tag to merge and the tag to keep.")
         else:
@@ -178,8 +178,6 @@ def tag_merge(request: HttpRequest, slug: str) -> HttpResponse:
         "pairs": selectors.tag_merge_candidates(cycle=access.cycle, threshold=threshold),
         "threshold": threshold,
         "kinds": TagKind.choices,
-        "all_tags": Tag.objects.filter(capability_links__capability__cycle=access.cycle, merged_into__isnull=True)
-        .distinct()
-        .order_by("kind", "name"),
+        "all_tags": selectors.live_tags_of_cycle(access.cycle),
     }
     return render(request, "workshops/tags/merge.html", context)
