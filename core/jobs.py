@@ -10,10 +10,14 @@ task the broker delivered twice, never both compute the same job:
                         │  └─ claim again once stale (its worker was lost)
                         └─ report_progress: per cent, a note, and a heartbeat
 
-A job is *stale* when it is still queued or running and nothing has been heard from it for
-``STALE_AFTER``: "heard from" is its heartbeat (set when it is queued again, claimed, or reports
-progress), else when it started, else when it was created. The same rule decides both what
-``claim`` may take over and what ``fail_stale`` marks failed, for every job model.
+A job is *stale* when nothing has been heard from it for too long: a running job after
+``STALE_AFTER`` ("heard from" is its heartbeat, set when it is claimed or reports progress, else
+when it started), a queued one after ``QUEUED_STALE_AFTER`` (since it was queued: a queued job may
+rightly wait behind others). The same rule decides both what ``claim`` may take over and what
+``fail_stale`` (run by the beat task ``core.tasks.fail_stale_jobs``) marks failed, for every job
+model. With the beat task running, a job whose worker died is marked failed within minutes of
+going stale and the person who asked for it starts it again; a task the broker delivers again
+later finds it failed and does nothing.
 """
 
 from __future__ import annotations
@@ -26,16 +30,15 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-# How long a queued or running job may go unheard before it counts as lost. Two bounds:
-# - above the longest silence of a healthy job: the first FOP proposal run embeds thousands of
-#   occupation texts for a few minutes without reporting progress, a PDF report renders for
-#   about a minute; match runs and spreadsheet exports report progress as they go;
-# - below the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT, one hour by default): a
-#   task whose worker died is delivered again after that timeout, and must then find its job
-#   stale so it can take it over instead of skipping it as "someone else is on it".
-# Thirty minutes sits between the two, and a convener whose worker died waits at most that long
-# before the cycle accepts a new run.
+# How long a running job may go unheard before it counts as lost: above the longest silence of a
+# healthy job (the first FOP proposal run embeds thousands of occupation texts for a few minutes
+# without reporting progress, a PDF report renders for about a minute; match runs and exports
+# report progress as they go), and short enough that a person whose worker died is told soon.
 STALE_AFTER = timedelta(minutes=30)
+# How long a job may wait in the queue before no worker is taken to be coming: above the longest
+# backlog a healthy matching queue builds (a framework's embedding takes minutes, runs queue
+# behind it one at a time), and within a working session.
+QUEUED_STALE_AFTER = timedelta(hours=2)
 
 # What a job that was lost says, unless its service names the job more precisely.
 JOB_LOST = "The job never finished (its worker probably stopped). Start it again."
@@ -62,14 +65,13 @@ def error_text(exc: BaseException) -> str:
 
 
 def stale_q(now: datetime | None = None) -> Q:
-    """Jobs still queued or running that nothing has been heard from for ``STALE_AFTER``."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
-    unheard = (
-        Q(heartbeat_at__lt=cutoff)
-        | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-        | Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=cutoff)
-    )
-    return Q(status__in=ACTIVE) & unheard
+    """Running jobs unheard for ``STALE_AFTER`` and queued ones waiting for ``QUEUED_STALE_AFTER``."""
+    now = now or timezone.now()
+    running, queued = now - STALE_AFTER, now - QUEUED_STALE_AFTER
+    running_unheard = Q(heartbeat_at__lt=running) | Q(heartbeat_at__isnull=True, started_at__lt=running)
+    # A queued job's heartbeat is when it was queued again; a job never queued again has only created_at.
+    queued_waiting = Q(heartbeat_at__lt=queued) | Q(heartbeat_at__isnull=True, created_at__lt=queued)
+    return (Q(status=JobStatus.RUNNING) & running_unheard) | (Q(status=JobStatus.QUEUED) & queued_waiting)
 
 
 class BackgroundJob(models.Model):
@@ -104,10 +106,13 @@ class BackgroundJob(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        if not self.is_active:
-            return False
-        heard = self.heartbeat_at or self.started_at or self.created_at
-        return heard < timezone.now() - STALE_AFTER
+        now = timezone.now()
+        if self.status == JobStatus.RUNNING:
+            heard = self.heartbeat_at or self.started_at or self.created_at
+            return heard < now - STALE_AFTER
+        if self.status == JobStatus.QUEUED:
+            return (self.heartbeat_at or self.created_at) < now - QUEUED_STALE_AFTER
+        return False
 
     # --- transitions: each one conditional UPDATE, true when it happened ------------------------
 

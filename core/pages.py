@@ -13,6 +13,7 @@ stops an ``hx-trigger="every ..."`` poll when the answer's status is 286.
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -54,7 +55,7 @@ def login_required(view):
         if is_htmx(request):
             login = resolve_url(settings.LOGIN_URL)
             current = request.htmx.current_url_abs_path or request.get_full_path()
-            return HttpResponseClientRedirect(f"{login}?next={current}")
+            return HttpResponseClientRedirect(f"{login}?{urlencode({'next': current})}")
         return redirect_to_login(request.get_full_path())
 
     return wrapper

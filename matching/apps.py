@@ -7,15 +7,16 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         """Serve the FOP and KSB pages' hooks and add the Matching link (workshops never names us)."""
+        from core.lazy import deferred
         from cycles.models import Phase, Role
         from cycles.navigation import NavLink, register_link
-        from matching import proposals, suggestions
         from workshops.fops import providers
 
-        providers.register("propose_profiles", proposals.propose_profiles)
-        providers.register("best_matches", proposals.best_matches_for_capabilities)
-        providers.register("suggest_tags", suggestions.suggest_tags)
-        providers.register("similar_tag_pairs", suggestions.similar_tag_pairs)
+        # Deferred: proposals and suggestions load numpy and the embedding store on first use only.
+        providers.register("propose_profiles", deferred("matching.proposals.propose_profiles"))
+        providers.register("best_matches", deferred("matching.proposals.best_matches_for_capabilities"))
+        providers.register("suggest_tags", deferred("matching.suggestions.suggest_tags"))
+        providers.register("similar_tag_pairs", deferred("matching.suggestions.similar_tag_pairs"))
         register_link(
             NavLink(
                 "Matching", "matching:runs", Phase.CARRY_OUT, (Role.CONVENER, Role.EDUCATOR, Role.OBSERVER), "intersect"

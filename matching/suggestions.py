@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from matching.embeddings import Corpus, encode, get_corpus
-from matching.models import Framework
 
 # Knowledge: every knowledge concept; Skill: the concepts typed skill/competence (not the few
 # without a type); Behaviour: the concepts of the transversal skills collection.
@@ -28,13 +27,6 @@ def esco_corpus(kind: str) -> Corpus:
     """The ESCO concepts suggested for a tag kind (K, S or B) with their unit vectors; empty when
     ESCO is not imported."""
     return get_corpus(CORPUS_KEYS[kind])
-
-
-def esco_imported() -> bool:
-    """Whether ESCO is imported, i.e. whether suggestions include ESCO concepts at all."""
-    from matching.corpora import latest_version  # noqa: PLC0415
-
-    return latest_version(Framework.Kind.ESCO) is not None
 
 
 def _label_key(label: str) -> str:

@@ -48,8 +48,7 @@ def timeline_phase(request: HttpRequest, slug: str, phase: int) -> HttpResponse:
                 if not request.htmx:
                     return redirect("cycles:timeline", slug)
                 editing, form = False, None
-        if form is not None and form.errors and plan.pk is not None:
-            plan.refresh_from_db()  # undo what the invalid form wrote on the instance
+        if form is not None and form.errors:
             # htmx swaps 2xx responses only; a non-htmx post shows the page with the errors (400).
             status = 200 if request.htmx else 400
     row = selectors.timeline_row(access.cycle, phase)

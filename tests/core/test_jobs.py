@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from core.jobs import STALE_AFTER, TAKEN_OVER, BackgroundJob, JobStatus
+from core.jobs import QUEUED_STALE_AFTER, STALE_AFTER, TAKEN_OVER, BackgroundJob, JobStatus
 from findings.models import ExportJob
 from matching.models import Framework, MatchRun
 from tests.factories import CycleFactory
@@ -17,6 +17,7 @@ from workshops.models import FOPProposalRun
 
 LONG_AGO = STALE_AFTER + timedelta(minutes=1)
 LATELY = STALE_AFTER - timedelta(minutes=5)
+NEVER_TAKEN = QUEUED_STALE_AFTER + timedelta(minutes=1)
 
 
 def _match_run(cycle, **fields) -> MatchRun:
@@ -97,7 +98,8 @@ def test_progress_is_a_heartbeat_that_keeps_a_long_job_from_going_stale(make):
 
 
 def test_one_rule_fails_lost_jobs_queued_or_running_and_nothing_else(make):
-    never_picked_up = make(created_at=_ago(LONG_AGO))
+    never_picked_up = make(created_at=_ago(NEVER_TAKEN))
+    behind_others = make(created_at=_ago(LONG_AGO))  # queued longer than a running job may go unheard
     lost = make(status=JobStatus.RUNNING, created_at=_ago(LONG_AGO), started_at=_ago(LONG_AGO))
     waiting = make(created_at=_ago(LATELY))
     alive = make(status=JobStatus.RUNNING, started_at=_ago(LONG_AGO), heartbeat_at=_ago(LATELY))
@@ -114,6 +116,7 @@ def test_one_rule_fails_lost_jobs_queued_or_running_and_nothing_else(make):
         never_picked_up.pk: JobStatus.FAILED,
         lost.pk: JobStatus.FAILED,
         waiting.pk: JobStatus.QUEUED,
+        behind_others.pk: JobStatus.QUEUED,
         alive.pk: JobStatus.RUNNING,
         requeued.pk: JobStatus.QUEUED,
         done.pk: JobStatus.DONE,

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from core.jobs import STALE_AFTER
+from core.jobs import QUEUED_STALE_AFTER, STALE_AFTER
 from core.spreadsheets import cell_safe
 from findings.exports import all_pages
 from findings.models import ExportJob
@@ -176,7 +176,7 @@ def test_starting_an_export_fails_the_cycles_lost_ones_with_a_message(
 ):
     lost = ExportJob.objects.create(
         cycle=mini["cycle"], kind="workbook", requested_by=mini_people["convener"],
-        created_at=timezone.now() - STALE_AFTER - timedelta(minutes=1),
+        created_at=timezone.now() - QUEUED_STALE_AFTER - timedelta(minutes=1),
     )  # fmt: skip
     waiting = ExportJob.objects.create(cycle=mini["cycle"], kind="csv_zip", requested_by=mini_people["convener"])
     client = client_for(mini_people["convener"])

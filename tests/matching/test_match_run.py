@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from core.jobs import STALE_AFTER
+from core.jobs import QUEUED_STALE_AFTER, STALE_AFTER
 from matching import embeddings, selectors, services
 from matching.models import MatchResult, MatchRun
 from tests.factories import RoleLevelFactory
@@ -116,7 +116,7 @@ def test_executing_a_run_twice_computes_it_once(cycle_with_fop, django_capture_o
     assert MatchResult.objects.filter(run=run).count() == count
     # A deliberate re-run replaces the results.
     with django_capture_on_commit_callbacks(execute=True):
-        services.match_run_rerun(run=run)
+        services.match_run_rerun(run=run, actor=None)
     run.refresh_from_db()
     assert run.status == MatchRun.Status.DONE
     assert MatchResult.objects.filter(run=run).count() == count
@@ -157,7 +157,7 @@ def test_a_run_whose_worker_was_lost_is_taken_over_and_a_live_one_is_left_alone(
 def test_creating_a_run_fails_the_cycles_lost_runs_with_a_message(cycle_with_fop):
     cycle, version, fop, caps = cycle_with_fop
     lost = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
-    MatchRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - STALE_AFTER - timedelta(minutes=1))
+    MatchRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - QUEUED_STALE_AFTER - timedelta(minutes=1))
     waiting = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
     services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
     lost.refresh_from_db()

@@ -138,7 +138,7 @@ def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]]
         "type": "progress",
         "round": rnd.pk,
         "sequence": rnd.sequence,
-        "status": rnd.status,
+        "status": live_status(rnd),
         "answers": {str(k): sum(v) for k, v in counts.items()},
         "panellists": {
             "eligible": eligible,
@@ -146,6 +146,11 @@ def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]]
             "finished": sum(1 for n in per_panellist if n >= n_items and n_items),
         },
     }
+
+
+def live_status(rnd: Round) -> str:
+    """The round's status as every screen shows it: past its deadline an open round reads closed."""
+    return Round.Status.CLOSED if rnd.status == Round.Status.OPEN and rnd.is_past_deadline else rnd.status
 
 
 def distributions_visible(*, rnd: Round, plan: DelphiPlan, is_convener: bool) -> bool:
@@ -184,12 +189,12 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         "type": "snapshot",
         "round": rnd.pk,
         "number": rnd.number,
-        "status": rnd.status,
+        "status": live_status(rnd),
         "sequence": progress["sequence"],
         "deadline": rnd.deadline.isoformat() if rnd.deadline else None,
         "feedback_mode": plan.feedback_mode,
         "revealed": rnd.results_revealed,
-        "can_vote": view.can_vote and rnd.status == Round.Status.OPEN,
+        "can_vote": view.can_vote and rnd.is_open,
         "items": sorted(int(k) for k in counts),
         "mine": mine,
         "progress": {"answers": progress["answers"], "panellists": progress["panellists"]},
@@ -431,8 +436,13 @@ def dashboard_open_rounds(scope: DashboardScope) -> list[WaitingItem]:
     for rnd in open_rounds:
         role = scope.roles[rnd.cycle_id]
         voters = voting.get(rnd.cycle_id) or DEFAULT_VOTING_ROLES
-        if role in voters or role == Role.CONVENER:
-            verb = "is open: cast your votes" if role in voters else "is open (you are facilitating)"
+        if rnd.is_past_deadline:  # reads closed; it waits only for someone to close it
+            verb = "is past its deadline: close it to compute the results" if role == Role.CONVENER else None
+        elif role in voters:
+            verb = "is open: cast your votes"
+        else:
+            verb = "is open (you are facilitating)" if role == Role.CONVENER else None
+        if verb:
             items.append(
                 WaitingItem(
                     "round", scope.cycles[rnd.cycle_id], f"Delphi round {rnd.number} {verb}", "workshops:delphi"

@@ -15,8 +15,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from workshops import realtime
 from workshops.fops.selectors import fop_for_member
+from workshops.fops.services import FOP_GROUP
 
-FOP_GROUP = "fop"
 LISTEN_ONLY = "This socket only listens: change the FOP with the page's forms."
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.jobs import ACTIVE
 from cycles.models import Cycle, RoleLevel
 from cycles.services.audit import audit_record
 from workshops.fops import providers as fop_providers
@@ -220,13 +221,7 @@ def fop_proposal_run_queue(*, cycle: Cycle, actor: User, parameters: ProposalPar
 
 
 def active_run(cycle: Cycle) -> FOPProposalRun | None:
-    return (
-        FOPProposalRun.objects.filter(
-            cycle=cycle, status__in=[FOPProposalRun.Status.QUEUED, FOPProposalRun.Status.RUNNING]
-        )
-        .order_by("-id")
-        .first()
-    )
+    return FOPProposalRun.objects.filter(cycle=cycle, status__in=ACTIVE).order_by("-id").first()
 
 
 def _enqueue(run_id: int, actor_id: int | None) -> None:

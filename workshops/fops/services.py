@@ -44,6 +44,9 @@ MERGE_RATIFIED = "Ratified FOPs cannot be merged: reopen them first."
 SPLIT_NEEDS_SOME = "Choose some, but not all, of the FOP's capabilities to split off."
 DELETE_RATIFIED = "A ratified FOP cannot be deleted: reopen it first."
 
+# The websocket group of one FOP's live review page (workshops/fops/consumers.py listens to it).
+FOP_GROUP = "fop"
+
 
 class FOPError(Exception):
     """An expected refusal: the message says what and where; nothing was changed."""
@@ -118,7 +121,7 @@ def _record(
 
 def _announce(fop: FOP, change: FOPChange, summary: str) -> None:
     realtime.send_after_commit(
-        realtime.group_name("fop", fop.pk),
+        realtime.group_name(FOP_GROUP, fop.pk),
         {
             "type": "fop.changed",
             "fop": fop.pk,
@@ -528,7 +531,7 @@ def fop_delete(*, fop: FOP, actor: User | None, reason: str = "") -> None:
         detail={"fop": fop.pk, "state": fop_state(fop), "reason": reason},
     )
     realtime.send_after_commit(
-        realtime.group_name("fop", fop.pk),
+        realtime.group_name(FOP_GROUP, fop.pk),
         {
             "type": "fop.changed",
             "fop": fop.pk,

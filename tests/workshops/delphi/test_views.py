@@ -204,6 +204,28 @@ def test_a_round_past_its_deadline_reads_as_closed_and_a_page_view_writes_nothin
     assert (rnd.status, rnd.close_reason) == (Round.Status.CLOSED, Round.CloseReason.DEADLINE)
 
 
+def test_a_round_past_its_deadline_waits_for_the_convener_not_for_panellists(personas, delphi):
+    from django.utils import timezone
+
+    from cycles.selectors import dashboard_for
+    from workshops.delphi.selectors import get_round_for_member, round_snapshot
+
+    Round.objects.filter(pk=delphi.round.pk).update(deadline=timezone.now() - timezone.timedelta(minutes=1))
+    assert not [w for w in dashboard_for(personas.technologist).waiting if w.kind == "round"]
+    assert [w.text for w in dashboard_for(personas.convener).waiting if w.kind == "round"] == [
+        "Delphi round 1 is past its deadline: close it to compute the results"
+    ]
+    home = personas.client_for(personas.convener).get(url("delphi")).content.decode()
+    assert "passed its deadline" in home and "Close round 1" in home  # the convener can close it here
+
+    class Request:  # the websocket's view of the round, as the consumer builds it
+        user = personas.technologist
+
+    view = get_round_for_member(Request, "cycle-a", 1)
+    snapshot = round_snapshot(view=view, user=personas.technologist)
+    assert (snapshot["status"], snapshot["can_vote"]) == ("closed", False)
+
+
 def test_no_page_shows_a_panellists_answer_or_rationale_to_another_panellist(
     personas, delphi, django_capture_on_commit_callbacks
 ):
