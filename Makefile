@@ -25,12 +25,16 @@ migrate: install
 demo: migrate
 	$(PY) manage.py load_demo
 
+# The demo shows the product's 403/404/500 pages: DEBUG_PAGES=false turns Django's DEBUG off while
+# development mode stays on (config/settings.py), and --insecure serves the static files that
+# runserver serves by itself only while DEBUG is on. `make run DEBUG_PAGES=true` for tracebacks.
+run: DEBUG_PAGES ?= false
 run: demo
 	@echo ""
 	@echo "Demo logins (password: foresight-demo):"
 	@echo "  convener@demo.test  technologist@demo.test  employer@demo.test  educator@demo.test  observer@demo.test"
 	@echo "Serving http://$(HOST):$(PORT)  (HTTP and websockets; Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DEBUG_PAGES=$(DEBUG_PAGES) $(PY) manage.py runserver --insecure $(HOST):$(PORT)
 
 serve: install
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -57,14 +57,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# DEBUG (the environment variable) is development mode: the local fallback key, local hosts, plain
+# HTTP. DEBUG_PAGES (default: DEBUG) is Django's technical error pages (tracebacks, settings, the
+# URL patterns), which Django shows whenever its DEBUG setting is on, whatever config.urls' handlers
+# say. `make run` sets DEBUG_PAGES=false: Django's DEBUG is then off, so a demo shows the product's
+# 403, 404 and 500 pages (core/errors.py), while development mode stays on.
+DEVELOPMENT = env_bool("DEBUG", True)
+DEBUG_PAGES = env_bool("DEBUG_PAGES", DEVELOPMENT)
+DEBUG = DEVELOPMENT and DEBUG_PAGES
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEVELOPMENT:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "django-insecure-local-development-only-key-not-for-production-use"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEVELOPMENT else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
@@ -243,7 +250,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 MESSAGE_TAGS = {40: "danger"}
 
-if not DEBUG:
+if not DEVELOPMENT:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -253,9 +260,15 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# A stale form's CSRF refusal gets the product's 403 page, saying to reload, not Django's.
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A refused request (403) is the access policy working: one line with its reason, no traceback.
+    "filters": {"one_line_refusals": {"()": "core.errors.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

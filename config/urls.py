@@ -9,3 +9,9 @@ urlpatterns = [
     path("", include("matching.urls")),
     path("", include("findings.urls")),
 ]
+
+# The product's own error pages (core/errors.py): used whenever Django's DEBUG is off, which
+# DEBUG_PAGES=false gives in development too (`make run`).
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

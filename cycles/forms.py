@@ -99,22 +99,36 @@ class RatingForm(BootstrapMixin, forms.Form):
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Comment (optional)")
 
 
-class PartnerForm(BootstrapMixin, forms.ModelForm):
+ORDER_HELP = "Position in lists (empty: at the end)."
+
+
+class OptionalOrderMixin:
+    """An "Order" that may stay empty: a new row's starts empty (not the model's default 0), and an
+    empty order reaches the service as None, which puts a new row at the end and leaves an existing
+    row where it is (cycles.services.prepare, ``_next_order``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["order"]
+        field.required = False
+        field.initial = None
+        field.widget.attrs.setdefault("placeholder", "at the end")
+        if self.instance.pk is None:
+            self.initial.pop("order", None)
+
+
+class PartnerForm(OptionalOrderMixin, BootstrapMixin, forms.ModelForm):
     class Meta:
         model = SupplyChainPartner
         fields = ["name", "description", "order"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        help_texts = {"order": "Position in lists (empty: at the end)."}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["order"].required = False
+        help_texts = {"order": ORDER_HELP}
 
     def _post_clean(self):
         pass  # uniqueness and the rest are checked by the service
 
 
-class RoleLevelForm(BootstrapMixin, forms.ModelForm):
+class RoleLevelForm(OptionalOrderMixin, BootstrapMixin, forms.ModelForm):
     academic_level_min = forms.IntegerField(label="Lowest academic level", min_value=2, max_value=7, initial=3)
     academic_level_max = forms.IntegerField(label="Highest academic level", min_value=2, max_value=7, initial=5)
 
@@ -122,11 +136,7 @@ class RoleLevelForm(BootstrapMixin, forms.ModelForm):
         model = RoleLevel
         fields = ["name", "description", "academic_level_min", "academic_level_max", "order"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
-        help_texts = {"order": "Position in lists (empty: at the end)."}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["order"].required = False
+        help_texts = {"order": ORDER_HELP}
 
     def _post_clean(self):
         pass  # the service checks min ≤ max and the unique name

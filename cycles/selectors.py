@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -70,6 +71,85 @@ def audit_events(cycle: Cycle, *, verb_prefix: str = "") -> QuerySet[AuditEvent]
     """The cycle's audit trail, newest first; only verbs starting with ``verb_prefix`` when given."""
     events = cycle.audit_events.select_related("actor")
     return events.filter(verb__startswith=verb_prefix) if verb_prefix else events
+
+
+# --- the audit log, as each role may read it ---------------------------------------------------------------------------------
+# Personal data in the audit log (invitees' and members' addresses and names) is for conveners, who
+# also see the members page. Observers (sponsors) read the same events with those people masked.
+
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+HIDDEN = "(hidden)"
+SUBJECT_KEYS = ("email", "emails", "user")  # where a membership or invitation event names its person
+SUBJECT_LABELS = {"invitation.": "an invitee", "membership.": "a member"}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    created_at: datetime
+    who: str
+    summary: str
+    detail: dict
+
+
+def _subject_emails(event: AuditEvent) -> set[str]:
+    found = set()
+    for key in SUBJECT_KEYS:
+        value = event.detail.get(key) if isinstance(event.detail, dict) else None
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and "@" in item:
+                found.add(item.casefold())
+    return found
+
+
+def _subject_label(event: AuditEvent) -> str:
+    label = next((text for prefix, text in SUBJECT_LABELS.items() if event.verb.startswith(prefix)), "someone")
+    role = event.detail.get("role") if isinstance(event.detail, dict) else None
+    if role in Role.values and Role(role).label not in event.summary:
+        label += f" ({Role(role).label.lower()})"
+    return label
+
+
+def _mask_value(value):
+    if isinstance(value, str):
+        return EMAIL.sub(HIDDEN, value)
+    if isinstance(value, list):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    return value
+
+
+def audit_rows(cycle: Cycle, *, verb_prefix: str = "", personal: bool, limit: int = 500) -> list[AuditRow]:
+    """The latest events as the audit page shows them: everything for conveners (``personal``); for
+    others, no email address anywhere and the invitee or member an event is about named only by role."""
+    events = list(audit_events(cycle, verb_prefix=verb_prefix)[:limit])
+    if personal:
+        return [AuditRow(e.created_at, str(e.actor) if e.actor else "system", e.summary, e.detail) for e in events]
+    subjects = {e.pk: _subject_emails(e) for e in events}
+    emails = set().union(*subjects.values()) if subjects else set()
+    names = {
+        email.casefold(): name
+        for email, name in User.objects.filter(email__in=emails)
+        .exclude(display_name="")
+        .values_list("email", "display_name")
+    }
+    rows = []
+    for event in events:
+        label, summary = _subject_label(event), event.summary
+        for email in sorted(subjects[event.pk], key=len, reverse=True):
+            for text in filter(None, (names.get(email), email)):
+                summary = re.sub(rf"(?<![\w@.]){re.escape(text)}(?![\w@])", label, summary, flags=re.IGNORECASE)
+        summary = EMAIL.sub(label, summary)
+        summary = summary[:1].upper() + summary[1:]
+        actor = event.actor
+        if actor is None:
+            who = "system"
+        elif actor.email.casefold() in subjects[event.pk]:
+            who = "the member themselves"
+        else:
+            who = actor.display_name or "a member"
+        rows.append(AuditRow(event.created_at, who, summary, _mask_value(event.detail)))
+    return rows
 
 
 def invitation_by_token(token: str) -> Invitation | None:

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching.embeddings import encode, get_corpus
+from workshops.fops.description import STRONGEST, draft_description
 from workshops.fops.types import ProposalParameters, ProposedProfile, RoleLevelNeeds
 
 logger = logging.getLogger(__name__)
 
 MAX_NAME_WORDS = 5
-PROFICIENCY_LABEL = {1: "Awareness", 2: "Practitioner", 3: "Expert"}
 
 
 # --- occupation corpus for names ------------------------------------------------------------------
@@ -137,7 +137,7 @@ def cluster(affinity: np.ndarray, *, max_size: int, min_size: int, threshold: fl
     return sorted((clusters[k] for k in alive), key=lambda members: members[0])
 
 
-# --- names and descriptions ------------------------------------------------------------------------
+# --- names (the description's text is drafted by workshops.fops.description) ------------------------
 
 _SMALL = {"and", "or", "of", "the", "in", "for", "to", "a", "an", "on", "with", "at", "by"}
 
@@ -153,20 +153,6 @@ def title_case(label: str) -> str:
         else:
             out.append(word[:1].upper() + word[1:])
     return " ".join(out)
-
-
-def _statement_clause(statement: str) -> str:
-    text = " ".join(statement.split()).rstrip(".;, ")
-    return text[:1].lower() + text[1:] if text else text
-
-
-def draft_description(level_name: str, strongest: list[tuple[str, int]]) -> str:
-    """'A <level> role that must be able to ... (Expert); ...' from its strongest capabilities."""
-    parts = [f"{_statement_clause(s)} ({PROFICIENCY_LABEL[prof]})" for s, prof in strongest]
-    if not parts:
-        return ""
-    joined = parts[0] if len(parts) == 1 else "; ".join(parts[:-1]) + "; and " + parts[-1]
-    return f"A {level_name} role that must be able to {joined}."
 
 
 def _name_key(name: str) -> str:
@@ -234,7 +220,7 @@ def propose_profiles(levels: list[RoleLevelNeeds], params: ProposalParameters) -
             used_names.add(_name_key(name))
             central = np.round(member_vectors @ centroid, 6)
             ranked = sorted(range(len(members)), key=lambda i: (-caps[members[i]].proficiency, -central[i], members[i]))
-            strongest = [(caps[members[i]].statement, caps[members[i]].proficiency) for i in ranked[:3]]
+            strongest = [(caps[members[i]].statement, caps[members[i]].proficiency) for i in ranked[:STRONGEST]]
             if len(members) > 1:
                 block = affinity[np.ix_(members, members)]
                 cohesion = float((block.sum() - np.trace(block)) / (len(members) * (len(members) - 1)))

@@ -152,10 +152,15 @@ def _after_phase_change(request: HttpRequest, slug: str) -> HttpResponse:
 def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug, roles=["convener", "observer"])
     verb = request.GET.get("verb", "")
-    events = selectors.audit_events(access.cycle, verb_prefix=verb)
     return render_page(
         request,
         "cycles/audit.html",
         "events",
-        {"cycle": access.cycle, "access": access, "events": events[:500], "verb": verb},
+        {
+            "cycle": access.cycle,
+            "access": access,
+            "events": selectors.audit_rows(access.cycle, verb_prefix=verb, personal=access.is_convener),
+            "masked": not access.is_convener,
+            "verb": verb,
+        },
     )

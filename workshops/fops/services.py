@@ -3,6 +3,10 @@
 Every function here checks the caller against ``workshops.fops.policy``, locks the FOP row, writes
 the change and its ``FOPChange`` history entry in one transaction, and announces the change to the
 FOP's live viewers after commit. ``actor=None`` is the system (demo import, proposal runs).
+
+A drafted description (``workshops.fops.description``) follows the FOP: every change of its
+capabilities, proficiencies or role level drafts it again, as its own ``describe`` entry by the
+system; a description a person wrote is kept as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from cycles.access import access_for
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.services.audit import audit_record
 from workshops import realtime
+from workshops.fops.description import DESCRIBE_ACTION, DESCRIBE_REASON, description_for, description_is_drafted
 from workshops.fops.history import ENTRY_PREFIX, SNAPSHOT, change_hash, fop_state
 from workshops.fops.policy import (
     EDUCATORS_NO_PROFICIENCY,
@@ -131,6 +136,28 @@ def _announce(fop: FOP, change: FOPChange, summary: str) -> None:
             "history_hash": change.hash,
         },
     )
+
+
+def _redescribe(fop: FOP, *, drafted: bool | None = None) -> FOPChange | None:
+    """Draft the description again from the FOP's capabilities, unless a person wrote it.
+
+    ``drafted`` overrides what the history says (a FOP split off a drafted one). The FOP row is
+    locked by the caller; nothing is written when the text does not change."""
+    if drafted is None:
+        drafted = description_is_drafted(fop)
+    if not drafted:
+        return None
+    new = description_for(fop)
+    if new == fop.description:
+        return None
+    before = fop.description
+    fop.description = new
+    fop.save(update_fields=["description"])
+    change = _record(
+        fop, actor=None, action=DESCRIBE_ACTION, field="description", before=before, after=new, reason=DESCRIBE_REASON
+    )
+    _announce(fop, change, "description drafted again")
+    return change
 
 
 def _clean_name(name: str) -> str:
@@ -250,6 +277,8 @@ def fop_update(
         fop.save(update_fields=[field if field != "role_level" else "role_level"])
         change = _record(fop, actor=actor, action=action, field=field, before=before, after=after, reason=reason)
         _announce(fop, change, f"{field.replace('_', ' ')} changed")
+    if any(field == "role_level" for field, *_ in changes):
+        _redescribe(fop)  # the drafted text names the role level
     return fop
 
 
@@ -273,6 +302,7 @@ def fop_add_capability(
         reason=reason,
     )
     _announce(fop, change, f"{capability.ref} added at {Proficiency(proficiency).label}")
+    _redescribe(fop)
     return fop
 
 
@@ -294,6 +324,7 @@ def fop_remove_capability(*, fop: FOP, actor: User | None, capability: Capabilit
         reason=reason,
     )
     _announce(fop, change, f"{capability.ref} removed")
+    _redescribe(fop)
     return fop
 
 
@@ -324,6 +355,7 @@ def fop_set_proficiency(
         reason=reason,
     )
     _announce(fop, change, f"{capability.ref} {action}d to {Proficiency(proficiency).label}")
+    _redescribe(fop)
     return fop
 
 
@@ -476,6 +508,7 @@ def fop_merge(*, cycle: Cycle, actor: User | None, fops: list[FOP], name: str = 
         reason=reason,
     )
     _announce(target, change, f"merged with {len(others)} other FOP(s)")
+    _redescribe(target)
     audit_record(
         cycle=cycle,
         actor=actor,
@@ -499,6 +532,7 @@ def fop_split(*, fop: FOP, actor: User | None, capability_ids: Iterable[int], ne
     if not capability_ids or not capability_ids <= set(entries) or capability_ids == set(entries):
         raise FOPError(SPLIT_NEEDS_SOME)
     moved = {c: entries[c] for c in sorted(capability_ids)}
+    drafted = description_is_drafted(fop)
     FOPCapability.objects.filter(fop=fop, capability_id__in=capability_ids).delete()
     for cap_id, prof in moved.items():
         _record(fop, actor=actor, action="split_off", field=f"{ENTRY_PREFIX}{cap_id}", before=prof, reason=reason)
@@ -514,6 +548,8 @@ def fop_split(*, fop: FOP, actor: User | None, capability_ids: Iterable[int], ne
     )
     change = fop.history.order_by("-id").first()
     _announce(fop, change, f"{len(moved)} capabilities split into “{new.name}”")
+    _redescribe(fop, drafted=drafted)
+    _redescribe(new, drafted=drafted)  # a part of a drafted FOP gets its own drafted description
     return new
 
 
