@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from django import forms
+from django.db.models import Q
 
 from accounts.models import User
 from cycles.models import Membership
 from findings.models import ActionItem, ExportJob, ReportSection
 from workshops.models import FOP, Capability
+
+# Capabilities an action can be linked to: those still in play, not rejected or merged into another.
+LIVE_CAPABILITY_STATUSES = (Capability.Status.SUBMITTED, Capability.Status.ACCEPTED)
 
 
 class ActionItemForm(forms.ModelForm):
@@ -42,13 +46,28 @@ class ActionItemForm(forms.ModelForm):
         ).order_by("display_name", "email")
         self.fields["owner"].label_from_instance = lambda u: u.display_name or u.email
         self.fields["fops"].queryset = FOP.objects.filter(cycle=cycle).order_by("name")
-        self.fields["capabilities"].queryset = Capability.objects.filter(cycle=cycle).order_by("ref")
-        self.fields["capabilities"].label_from_instance = lambda c: f"{c.ref} {c.statement[:90]}"
+        # Only live capabilities (submitted or accepted) can be linked; one a saved action already links
+        # stays listed, marked, so editing the action never drops the link without the convener seeing it.
+        live = Q(status__in=LIVE_CAPABILITY_STATUSES)
+        if self.instance.pk:
+            live |= Q(pk__in=self.instance.capabilities.values("pk"))
+        self.fields["capabilities"].queryset = Capability.objects.filter(live, cycle=cycle).order_by("ref", "id")
+        self.fields["capabilities"].label_from_instance = _capability_label
+        self.fields[
+            "capabilities"
+        ].help_text = "Submitted and accepted capabilities; rejected and merged ones are not listed."
         for name, field in self.fields.items():
             css = "form-select" if isinstance(field.widget, forms.Select | forms.SelectMultiple) else "form-control"
             field.widget.attrs.setdefault("class", css)
             if name in ("fops", "capabilities"):
                 field.required = False
+
+
+def _capability_label(capability: Capability) -> str:
+    label = f"{capability.ref} {capability.statement[:90]}"
+    if capability.status not in LIVE_CAPABILITY_STATUSES:
+        label += f" ({capability.get_status_display().lower()})"
+    return label
 
 
 class ReportSectionForm(forms.Form):

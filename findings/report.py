@@ -43,6 +43,17 @@ PARTICIPANT_GROUPS = [
 ]
 
 
+# When no FOP is marked priority, the best-fitting standards are shown for this many FOPs (by name).
+FIT_FOPS_WITHOUT_PRIORITY = 12
+# Columns beyond which a table is printed on a landscape page (A4 portrait fits about eight).
+LANDSCAPE_COLUMNS = 8
+
+
+def counted(n: int | None, singular: str, plural: str | None = None) -> str:
+    """``"1 capability"``, ``"2 capabilities"``: the noun agrees with the number."""
+    return singular if n == 1 else (plural or f"{singular}s")
+
+
 def sections_for(cycle: Cycle) -> dict[str, ReportSection]:
     return {s.key: s for s in ReportSection.objects.filter(cycle=cycle).select_related("updated_by")}
 
@@ -71,10 +82,25 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
     without = pages["without_provision"]
     priority_fops = [f for f in data.fops if f.priority]
     sections = sections_for(cycle)
+    # Every priority FOP; when none is marked priority, the first FOPs by name, and the report says so.
+    fit_fops = priority_fops or data.fops[:FIT_FOPS_WITHOUT_PRIORITY]
     priority_fits = []
     if match is not None:
-        for fop in (priority_fops or data.fops)[:12]:
+        for fop in fit_fops:
             best = sorted(match.fit_surplus(fop.id, limit=3), key=lambda f: (-f.fit, f.surplus, f.standard.title))
+            best = [f for f in best if f.fit > 0]
+            if not best:
+                priority = match.priority(fop.id)
+                in_run = priority[0] if priority else 0
+                priority_fits.append(
+                    {
+                        "fop": fop.name,
+                        "standard": None,
+                        "none": "No standard matches any of its capabilities at this threshold."
+                        if in_run
+                        else "None of its capabilities is in the match run.",
+                    }
+                )
             priority_fits += [
                 {
                     "fop": fop.name,
@@ -85,6 +111,59 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
                 }
                 for f in best
             ]
+    if priority_fops:
+        fits_heading = "Best-fitting standards for the priority FOPs"
+        fits_note = ""
+    else:
+        fits_heading = "Best-fitting standards for each FOP"
+        shown = len(fit_fops)
+        fits_note = "No FOP is marked priority, so " + (
+            f"the first {shown} of {len(data.fops)} FOPs by name are shown."
+            if shown < len(data.fops)
+            else f"all {shown} {counted(shown, 'FOP')} are shown."
+        )
+    figures = {
+        "capabilities": overview.get("capabilities"),
+        "fops": overview.get("fops"),
+        "priority_fops": overview.get("priority_fops"),
+        "partners": overview.get("partners"),
+        "role_levels": overview.get("role_levels"),
+        "ksb_links": overview.get("ksb_links"),
+        "organisations": len({name for _group, name in data.organisations}),
+        "without_provision": len(without.tables[0].rows) if without.tables else None,
+        "standards": overview.get("standards"),
+    }
+    provision_assessed = figures["without_provision"] is not None
+    n_caps = figures["capabilities"] or 0
+    summary = [
+        (n_caps, f"future organisational {counted(n_caps, 'capability', 'capabilities')}"),
+        (
+            figures["fops"] or 0,
+            f"future occupational {counted(figures['fops'], 'profile')} ({figures['priority_fops'] or 0} priority)",
+        ),
+    ]
+    if provision_assessed:
+        n = figures["without_provision"]
+        summary.append((n, f"{counted(n, 'capability', 'capabilities')} without identified provision"))
+    summary += [
+        (figures["partners"] or 0, counted(figures["partners"], "supply-chain partner")),
+        (figures["role_levels"] or 0, counted(figures["role_levels"], "role level")),
+        (figures["organisations"], f"participating {counted(figures['organisations'], 'organisation')}"),
+        (figures["ksb_links"] or 0, f"KSB {counted(figures['ksb_links'], 'tag')} on capabilities"),
+    ]
+    if provision_assessed:
+        n = figures["without_provision"]
+        provision_sentence = (
+            f"{n} of {n_caps} {counted(n_caps, 'capability', 'capabilities')} "
+            f"{counted(n, 'has', 'have')} no identified provision"
+        )
+    else:
+        provision_sentence = ""
+    tables_shown = [pages["fop_priorities"].table(), without.table()]
+    wide = {
+        key: bool(table and len(table.columns) > LANDSCAPE_COLUMNS)
+        for key, table in zip(("fop_priorities", "without_provision"), tables_shown, strict=True)
+    }
     return {
         "cycle": cycle,
         "share_token": share_token,
@@ -93,17 +172,11 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
         "section_keys": ReportSection.Key,
         "pages": pages,
         "charts": {key: _with_svgs(page) for key, page in pages.items()},
-        "figures": {
-            "capabilities": overview.get("capabilities"),
-            "fops": overview.get("fops"),
-            "priority_fops": overview.get("priority_fops"),
-            "partners": overview.get("partners"),
-            "role_levels": overview.get("role_levels"),
-            "ksb_links": overview.get("ksb_links"),
-            "organisations": len({name for _group, name in data.organisations}),
-            "without_provision": len(without.tables[0].rows) if without.tables else None,
-            "standards": overview.get("standards"),
-        },
+        "figures": figures,
+        "summary": summary,
+        "provision_assessed": provision_assessed,
+        "provision_sentence": provision_sentence,
+        "wide": wide,
         "without_provision_source": without.notice,
         "match": match,
         "solutions": list(Solution.objects.filter(cycle=cycle).order_by("-prioritised", "created_at", "id")),
@@ -117,6 +190,8 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
         "attribution": ATTRIBUTION,
         "published": cycle.published_facts or {},
         "priority_fits": priority_fits,
+        "fits_heading": fits_heading,
+        "fits_note": fits_note,
         "appendix_pages": [(p.title, p.description) for p in PAGES],
     }
 

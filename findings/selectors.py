@@ -15,7 +15,7 @@ from functools import cached_property
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from cycles.models import Cycle, CycleOrganisation, RoleLevel, SupplyChainPartner
+from cycles.models import Cycle, CycleOrganisation, Membership, RoleLevel, SupplyChainPartner
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
 from workshops.models import (
     FOP,
@@ -198,11 +198,19 @@ class CycleData:
 
     @cached_property
     def organisations(self) -> list[tuple[str, str]]:
-        return list(
-            CycleOrganisation.objects.filter(cycle=self.cycle)
-            .order_by("group", "organisation__name")
-            .values_list("group", "organisation__name")
+        """(stakeholder group, organisation name) of every organisation taking part: those recorded
+        for the cycle, and those of its active members (in their organisation's own group), each once."""
+        recorded = list(CycleOrganisation.objects.filter(cycle=self.cycle).values_list("group", "organisation__name"))
+        named = {name for _group, name in recorded}
+        members = (
+            Membership.objects.filter(
+                cycle=self.cycle, status=Membership.Status.ACTIVE, user__organisation__isnull=False
+            )
+            .values_list("user__organisation__group", "user__organisation__name")
+            .distinct()
         )
+        extra = {(group, name) for group, name in members if name not in named}
+        return sorted(set(recorded) | extra, key=lambda row: (row[0], row[1].lower()))
 
     @cached_property
     def actions(self) -> list[ActionItem]:

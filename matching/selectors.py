@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 
 from cycles.models import Cycle
 from matching import scoring
@@ -460,3 +460,36 @@ def run_summary(run: MatchRun, threshold: float | None = None) -> dict:
         "has_levels": analysis.vm.has_levels,
         "reviews": len(analysis.reviews),
     }
+
+
+# --- level windows as pages show them ------------------------------------------------------------
+
+
+def level_span(version: FrameworkVersion) -> tuple[int, int] | None:
+    """The lowest and highest academic level of the version's standards (IfATE: 2–7); None when
+    the framework has no levels. Kept on the instance, so a page asks the database once."""
+    if not version.has_levels:
+        return None
+    if not hasattr(version, "_level_span"):
+        span = Standard.objects.filter(version=version, level__isnull=False).aggregate(
+            low=Min("level"), high=Max("level")
+        )
+        version._level_span = (span["low"], span["high"]) if span["low"] is not None else None
+    return version._level_span
+
+
+def shown_window(version: FrameworkVersion, window) -> tuple[int, int] | None:
+    """A stored level window clamped to the levels the version's standards really have.
+
+    A run stores a role level's range widened by ``level_window`` (clamped only to 1–8), so a role
+    level at 2–7 with a window of 1 is stored as 1–8 although no standard sits at level 1 or 8; the
+    standards compared are the same either way, and the pages show the real range, 2–7. None means
+    every level (no window)."""
+    if not window:
+        return None
+    low, high = int(window[0]), int(window[1])
+    span = level_span(version)
+    if span is None:
+        return low, high
+    clamped = max(low, span[0]), min(high, span[1])
+    return clamped if clamped[0] <= clamped[1] else (low, high)

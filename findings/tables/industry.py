@@ -274,6 +274,15 @@ def _best_match_for(cap, match: MatchView | None) -> dict:
         best = match.best_match(cap.id)
         if best is None:
             return {"best_match": "No match found", "standard": "", "score": None, "source": "Match run"}
+        if not match.is_served(cap.id):
+            # The closest duty is below the threshold: no standard matches, so none is named.
+            return {
+                "best_match": f"No standard matches at the threshold (closest duty: {best.text})",
+                "standard": "",
+                "score": best.score * 100,
+                "served": False,
+                "source": "Match run",
+            }
         return {
             "best_match": best.text,
             "standard": best.standard_label,
@@ -334,11 +343,14 @@ def highlighted(data: CycleData, params: Params, match: MatchView | None) -> Pag
         rows,
         empty_message="No capability of this cycle is highlighted yet.",
     )
-    notice = (
-        ""
-        if match
-        else "No match run yet: the best match shown is the one printed in the published report, where there is one."
-    )
+    if match is not None:
+        notice = ""
+    elif has_published_provision(data):
+        notice = (
+            "No match run yet: the best match shown is the one printed in the published report, where there is one."
+        )
+    else:
+        notice = "No match run yet, so no best match is shown."
     return PageData(
         "highlighted",
         "Highlighted capabilities",
@@ -348,16 +360,28 @@ def highlighted(data: CycleData, params: Params, match: MatchView | None) -> Pag
     )
 
 
+def has_published_provision(data: CycleData) -> bool:
+    """Whether the cycle carries provision facts from a published report (the demo cycles do)."""
+    return any((c.published_provision or {}).get("status") for c in data.capabilities)
+
+
 def without_provision(data: CycleData, params: Params, match: MatchView | None) -> PageData:
     partner = partner_filter(data, params)
     func = function_filter(data, params)
     if match is not None:
         unserved = set(match.capabilities_without_provision())
         source = f"Match run against {match.framework_label} at a threshold of {match.threshold * 100:.1f} %."
-    else:
+        empty = "Every capability in the match run is served at this threshold."
+    elif has_published_provision(data):
         unserved = {c.id for c in data.capabilities if (c.published_provision or {}).get("status") == "none"}
         source = "No match run yet: capabilities the published report lists without provision."
+        empty = "The published report lists no capability without provision."
+    else:
+        # Nothing has been compared with current provision: say only that, claim nothing about provision.
+        return PageData("without_provision", "Capabilities without provision", needs_match_run=True)
     caps = [c for c in data.capabilities if c.id in unserved and keep_capability(c, func, partner)]
+    if partner.values or func.values or params.get("q"):
+        empty = "No capability without provision matches these filters."
     table = Table(
         "without_provision",
         "Capabilities without identified provision",
@@ -368,7 +392,7 @@ def without_provision(data: CycleData, params: Params, match: MatchView | None) 
             | {f"p{p.id}": p.id in c.partner_ids for p in data.partners}
             for c in caps
         ],
-        empty_message="Every capability shown has provision.",
+        empty_message=empty,
     )
     per_partner = [sum(1 for c in caps if p.id in c.partner_ids) for p in data.partners]
     chart = {

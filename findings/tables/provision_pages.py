@@ -371,6 +371,9 @@ def fop_vs_provision(data: CycleData, params: Params, match: MatchView | None) -
             }
             for i, fit in enumerate(fits, start=1)
         ],
+        empty_message="No standard matches any of this FOP's capabilities at this threshold."
+        if fop
+        else "This cycle has no FOP to compare.",
         searchable=False,
     )
     return PageData(
@@ -380,6 +383,18 @@ def fop_vs_provision(data: CycleData, params: Params, match: MatchView | None) -
         filters=[threshold_filter(match)] + filters,
         extra={"standard_columns": [f"s{i}" for i in range(len(fits))]},
     )
+
+
+NO_STANDARD_MATCHES = "No standard matches"
+
+
+def _best_standard_text(standard, max_fit: float | None) -> str:
+    """The best-fitting standard's label, or that none matches when the best fit is nothing at all."""
+    if max_fit is None:
+        return ""
+    if standard is None or max_fit <= 0:
+        return NO_STANDARD_MATCHES
+    return standard.label
 
 
 def fop_priorities(data: CycleData, params: Params, match: MatchView | None) -> PageData:
@@ -415,7 +430,7 @@ def fop_priorities(data: CycleData, params: Params, match: MatchView | None) -> 
                 "without_provision": lacking,
                 "without_pct": 100.0 * lacking / in_run if in_run else None,
                 "max_fit": max_fit,
-                "best_standard": best_standard.label if best_standard else "",
+                "best_standard": _best_standard_text(best_standard, max_fit),
                 "primary_partner": primary,
                 "partner_share": 100.0 * primary_n / len(caps) if caps and primary else None,
             }

@@ -92,3 +92,27 @@ def test_the_report_document_renders_for_both_demo_cycles(demo, slug):
     html = report_html_document(demo[slug])
     assert "<svg" in html or "No capability is highlighted" in html
     assert "Open Government Licence v3.0" in html
+
+
+def _visible_text(page) -> str:
+    """The text drawn inside the page's box (clipped text is in the file but not on the page)."""
+    width, height = page.get_size()
+    text = page.get_textpage().get_text_bounded(0, 0, width, height)
+    return " ".join(text.replace("\ufffe", "-").split())
+
+
+def test_the_pdf_fop_priorities_table_keeps_its_last_column_on_the_page(demo):
+    from tests.findings.builders import build_demo_match, clear_matching_caches
+
+    build_demo_match(demo[POC])
+    try:
+        document = pdfium.PdfDocument(report_pdf(demo[POC]))
+        pages = [document[i] for i in range(len(document))]
+        priorities = [p for p in pages if "Rank FOP" in _visible_text(p) and "In the match run" in _visible_text(p)]
+        assert priorities, "the FOP priorities table is in the report"
+        for page in priorities:
+            text = _visible_text(page)
+            assert "Capabilities of that partner %" in text  # the last column's header
+            assert "Primary supply-chain partner" in text
+    finally:
+        clear_matching_caches()

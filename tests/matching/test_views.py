@@ -155,3 +155,53 @@ def test_the_frameworks_page_lists_versions_and_says_which_have_no_levels(person
     make_framework("onet", [("11-1", "Chief Executives", None, ["Direct budgets"])], has_levels=False)
     page = personas.client_for(personas.educator).get(_url("frameworks")).content.decode()
     assert "ifate test" in page and "onet test" in page and "none (no level window)" in page
+
+
+@pytest.fixture
+def wide_window_run(personas, embedding_model):
+    """A FOP whose role level spans academic levels 2–7, run with a window of ±1: stored as 1–8."""
+    cycle = personas.cycle
+    version = make_framework(
+        "ifate",
+        [
+            (f"ST{level}", f"Standard at level {level}", level, [f"Operate equipment safely at level {level}"])
+            for level in range(2, 8)
+        ],
+    )
+    cap = make_capability(cycle, "C01", "Operate laboratory equipment safely")
+    level = RoleLevelFactory(cycle=cycle, academic_level_min=2, academic_level_max=7)
+    fop = make_fop(cycle, "Technician", [cap], role_level=level)
+    run = services.match_run_create(
+        cycle=cycle, framework_version=version, threshold=0.5, level_window=1, enqueue=False
+    )
+    services.match_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.fop_snapshot[str(fop.pk)]["window"] == [1, 8]  # what the run stores
+    return run, fop, cap
+
+
+@pytest.mark.slow
+def test_the_level_window_shows_the_levels_the_standards_really_have(personas, wide_window_run):
+    run, fop, cap = wide_window_run
+    client = personas.client_for(personas.educator)
+    fop_page = client.get(_url("run_fop", "cycle-a", run.pk, fop.pk)).content.decode()
+    assert "Standards at levels 2–7" in fop_page and "1–8" not in fop_page
+    cap_page = client.get(_url("run_capability", "cycle-a", run.pk, cap.pk)).content.decode()
+    assert "within levels 2–7" in cap_page and "1–8" not in cap_page
+    run_page = client.get(_url("run_detail", "cycle-a", run.pk)).content.decode()
+    assert "compared at levels 2–7" in run_page and "1–8" not in run_page
+    assert "within the framework&#x27;s levels 2–7" in run_page or "within the framework's levels 2–7" in run_page
+
+
+@pytest.mark.slow
+def test_when_nothing_fits_the_fop_page_names_no_standard(personas, finished_run):
+    fop = personas.cycle.fops.get()
+    client = personas.client_for(personas.educator)
+    page = client.get(_url("run_fop", "cycle-a", finished_run.pk, fop.pk) + "?threshold=0.99").content.decode()
+    standards = page[page.index("Best-fitting standards") : page.index('<h2 class="h5 mt-4">Capabilities')]
+    assert "No standard matches" in standards
+    assert "Laboratory technician" not in standards  # the only standard, at 0 % fit, is not listed as fitting
+    assert "closest, below the threshold" in page  # the capability's near miss is not called its best match
+    run_page = client.get(_url("run_detail", "cycle-a", finished_run.pk) + "?threshold=0.99").content.decode()
+    priorities = run_page[run_page.index("Priority FOPs") : run_page.index("Capabilities and their best match")]
+    assert "No standard matches" in priorities and "Laboratory technician" not in priorities

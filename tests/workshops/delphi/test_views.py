@@ -303,3 +303,15 @@ def test_the_facilitator_board_refreshes_as_a_partial(personas, delphi):
     body = response.content.decode()
     assert response.status_code == 200 and 'id="board"' in body and "<html" not in body
     assert "1 answer" in body
+
+
+def test_the_delphi_report_agrees_its_verbs_and_nouns_with_one_of_each(personas, delphi):
+    from workshops.models import DelphiItem
+
+    items = DelphiItem.objects.filter(cycle=personas.cycle).order_by("pk")
+    outcomes = [DelphiItem.Outcome.CONSENSUS, DelphiItem.Outcome.STABLE, DelphiItem.Outcome.NO_CONSENSUS, ""]
+    for item, outcome in zip(items, outcomes, strict=True):
+        DelphiItem.objects.filter(pk=item.pk).update(outcome=outcome)
+    text = " ".join(personas.client_for(personas.convener).get(url("delphi_report")).content.decode().split())
+    assert "1 item reached consensus, 1 was stable without consensus" in text
+    assert "and 1 is still undecided" in text
