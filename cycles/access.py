@@ -4,6 +4,9 @@ Every view authorises through ``get_cycle_for_member`` (or a per-object helper b
 returns the cycle and the caller's access, raises Http404 when the caller is not a member (so an
 outsider cannot even learn that a cycle exists) and PermissionDenied when a member's role does not
 allow the action.
+
+Every service that changes a cycle authorises its actor through ``require_role`` (the same
+``access_for`` underneath), so a view, a consumer, a command and a task get the same rule.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from cycles.models import Cycle, Membership, Role
 
 NOT_A_MEMBER = "You are not a member of this cycle."
 ROLE_NOT_ALLOWED = "Your role in this cycle does not allow this."
+# For ``require_role``: the convener's acts, and the refusal naming the act.
+CONVENER_ONLY = (Role.CONVENER,)
+ONLY_CONVENER = "Only the cycle's convener may {act}."
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,22 @@ def access_for(user, cycle: Cycle) -> Access | None:
         # Site administrators act as conveners everywhere (support and recovery).
         return Access(cycle=cycle, membership=None, role=Role.CONVENER)
     return None
+
+
+def require_role(cycle: Cycle, actor, roles: Iterable[str] | None, message: str) -> None:
+    """Refuse (``PermissionDenied(message)``) unless ``actor`` may act in ``cycle`` in one of ``roles``.
+
+    ``actor is None`` is the system (a management command, a Celery task, the demo loader) and is
+    always allowed. Anyone else needs what ``access_for`` gives: an active membership with one of
+    ``roles`` (``None``: any role), or the convener's access a site administrator has in a cycle
+    they are not a member of. ``message`` names what is needed, e.g. "Only the cycle's convener
+    may close a round."
+    """
+    if actor is None:
+        return
+    access = access_for(actor, cycle)
+    if access is None or (roles is not None and access.role not in set(roles)):
+        raise PermissionDenied(message)
 
 
 def get_cycle_for_member(request, slug: str, roles: Iterable[str] | None = None) -> Access:

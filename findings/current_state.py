@@ -21,20 +21,6 @@ _cache: OrderedDict[tuple, Counter] = OrderedDict()
 _CACHE_MAX = 64
 
 
-def _stored_vectors(hashes: list[str]) -> dict[str, np.ndarray]:
-    from matching import embeddings
-    from matching.models import Embedding
-
-    out: dict[str, np.ndarray] = {}
-    for start in range(0, len(hashes), 500):
-        chunk = hashes[start : start + 500]
-        for key, blob in Embedding.objects.filter(model=embeddings.MODEL_NAME, text_hash__in=chunk).values_list(
-            "text_hash", "vector"
-        ):
-            out[key] = np.frombuffer(bytes(blob), dtype=np.float32)
-    return out
-
-
 def standard_choices(match, data) -> list[tuple[int, str, int]]:
     """(standard id, label, capabilities it best-matches) for the standards the cycle touches."""
     counts: Counter = Counter()
@@ -51,7 +37,9 @@ def standard_choices(match, data) -> list[tuple[int, str, int]]:
 def classify_duties(duties: list[tuple[str, str]], anchors: list[tuple[str, str, str]]) -> Counter:
     """Count duties per function: each duty (hash, text) takes the function of its nearest anchor
     capability (hash, text, function). Duties or anchors without a stored vector are skipped."""
-    vectors = _stored_vectors(list({h for h, _ in duties} | {h for h, _t, _f in anchors}))
+    from matching import embeddings
+
+    vectors = embeddings.stored_vectors({h for h, _ in duties} | {h for h, _t, _f in anchors})
     anchors = [(h, f) for h, _t, f in anchors if h in vectors]
     duty_hashes = [h for h, _ in duties if h in vectors]
     if not anchors or not duty_hashes:

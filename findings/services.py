@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.jobs import error_text
+from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle
 from cycles.services.audit import audit_record
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 # Built files are kept this long, then removed when the next export starts.
 KEEP_EXPORTS_FOR = timedelta(days=7)
 NEVER_FINISHED = "The export never finished (its worker probably stopped). Start it again."
+ONLY_MEMBERS = "Only members of the cycle may export its findings."
 
 
 # --- Action plan --------------------------------------------------------------------------------
@@ -28,6 +30,7 @@ ACTION_FIELDS = ("horizon", "topic", "action", "who", "when", "due_date", "expec
 
 @transaction.atomic
 def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabilities=()) -> ActionItem:
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="add to the action plan"))
     order = (ActionItem.objects.filter(cycle=cycle).aggregate(m=Max("order"))["m"] or 0) + 1
     item = ActionItem.objects.create(
         cycle=cycle, created_by=actor, order=order, **{k: v for k, v in fields.items() if k in ACTION_FIELDS}
@@ -46,6 +49,7 @@ def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabiliti
 
 @transaction.atomic
 def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capabilities=None) -> ActionItem:
+    require_role(item.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the action plan"))
     before = {k: str(getattr(item, k)) for k in ACTION_FIELDS}
     for name, value in fields.items():
         if name in ACTION_FIELDS:
@@ -69,6 +73,7 @@ def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capa
 
 @transaction.atomic
 def action_item_delete(*, item: ActionItem, actor) -> None:
+    require_role(item.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="remove an action from the plan"))
     cycle, topic, pk = item.cycle, item.topic, item.pk
     item.delete()
     audit_record(
@@ -81,6 +86,7 @@ def action_item_delete(*, item: ActionItem, actor) -> None:
 
 @transaction.atomic
 def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSection:
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="write the findings report"))
     section, _ = ReportSection.objects.select_for_update().get_or_create(cycle=cycle, key=key)
     section.body = body.strip()
     section.updated_by = actor
@@ -101,6 +107,7 @@ def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSe
 
 @transaction.atomic
 def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="publish a findings share link"))
     link = ShareLink.objects.create(cycle=cycle, created_by=actor, label=label.strip()[:200])
     audit_record(
         cycle=cycle,
@@ -114,6 +121,7 @@ def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
 
 @transaction.atomic
 def share_link_revoke(*, link: ShareLink, actor) -> ShareLink:
+    require_role(link.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="revoke a findings share link"))
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
         link.revoked_by = actor
@@ -144,6 +152,7 @@ def share_link_seen(*, link: ShareLink) -> None:
 def export_job_create(*, cycle: Cycle, kind: str, actor, params: dict | None = None) -> ExportJob:
     from findings.tasks import run_export_job
 
+    require_role(cycle, actor, None, ONLY_MEMBERS)
     export_jobs_prune(before=timezone.now() - KEEP_EXPORTS_FOR)
     # Exports of the cycle lost by their worker stop showing as waiting or running (core.jobs).
     ExportJob.fail_stale(ExportJob.objects.filter(cycle=cycle), error=NEVER_FINISHED)

@@ -85,7 +85,7 @@ def _demo_run(cycle: Cycle, version, stdout) -> MatchRun:
         if same_fops and same_capabilities:
             _say(stdout, f"  Demo match run #{run.pk} is up to date.")
             return run
-        services.match_run_rerun(run=run, enqueue=False)
+        services.match_run_rerun(run=run, actor=None, enqueue=False)
     else:
         run = services.match_run_create(cycle=cycle, framework_version=version, enqueue=False)
     services.match_run_execute(run_id=run.pk)

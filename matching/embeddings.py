@@ -16,6 +16,10 @@ Public API (other apps import only these):
 ``search(texts, corpus_key, k)``
     ``nearest(encode(texts), corpus_key, k)``.
 
+``stored_vectors(hashes) -> dict[str, np.ndarray]``
+    The vectors the store already holds for these text hashes (``text_hash``), by hash; hashes
+    never encoded are absent. Never loads the model (for page views that must not encode).
+
 Corpus keys (built from the latest imported version of each framework, cached per process,
 rebuilt when a newer version is imported):
 
@@ -143,6 +147,12 @@ def _fetch(hashes: Sequence[str]) -> dict[str, np.ndarray]:
         ):
             found[key] = np.frombuffer(bytes(blob), dtype=np.float32)
     return found
+
+
+def stored_vectors(hashes: Iterable[str]) -> dict[str, np.ndarray]:
+    """The stored vectors of ``hashes`` (text hashes), by hash; never encodes, so unseen texts are
+    simply absent."""
+    return _fetch(list(dict.fromkeys(hashes)))
 
 
 def _encode_and_store(

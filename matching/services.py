@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.jobs import error_text
-from cycles.models import Cycle
+from cycles.access import ONLY_CONVENER, require_role
+from cycles.models import Cycle, Role
 from matching import embeddings, scoring
 from matching.models import FrameworkVersion, MatchResult, MatchReview, MatchRun, MatchScores, Statement
 from workshops.models import FOP, Capability, FOPCapability
@@ -27,6 +28,9 @@ RUN_NOT_FINISHED = "The match run has not finished yet."
 STATEMENT_NOT_IN_RUN = "That statement is not part of this run's framework version."
 CAPABILITY_NOT_IN_RUN = "That capability is not part of this run."
 NEVER_FINISHED = "The match run never finished (its worker probably stopped). Run it again."
+ONLY_REVIEWERS = "Only the cycle's convener or an educator may review a match."
+RUN_ROLES = (Role.CONVENER,)
+REVIEW_ROLES = (Role.CONVENER, Role.EDUCATOR)
 
 
 class MatchingError(ValueError):
@@ -52,7 +56,9 @@ def match_run_create(
     created_by=None,
     enqueue: bool = True,
 ) -> MatchRun:
-    """Create a queued run and enqueue it on the matching queue once the transaction commits."""
+    """Create a queued run and enqueue it on the matching queue once the transaction commits.
+    ``created_by`` is the actor (``None``: the system)."""
+    require_role(cycle, created_by, RUN_ROLES, ONLY_CONVENER.format(act="start a match run"))
     _validate(threshold, top_k, level_window)
     with transaction.atomic():
         # Runs of the cycle lost by their worker stop showing as queued or running (core.jobs).
@@ -77,8 +83,9 @@ def _enqueue(run_id: int) -> None:
     transaction.on_commit(lambda: match_run_execute_task.delay(run_id))
 
 
-def match_run_rerun(*, run: MatchRun, enqueue: bool = True) -> MatchRun:
+def match_run_rerun(*, run: MatchRun, actor, enqueue: bool = True) -> MatchRun:
     """Compute a finished run again (e.g. after FOPs changed); its results are replaced at once."""
+    require_role(run.cycle, actor, RUN_ROLES, ONLY_CONVENER.format(act="run a match again"))
     with transaction.atomic():
         updated = MatchRun.requeue(run.pk)
         if updated and enqueue:
@@ -87,8 +94,9 @@ def match_run_rerun(*, run: MatchRun, enqueue: bool = True) -> MatchRun:
     return run
 
 
-def match_run_set_threshold(*, run: MatchRun, threshold: float) -> MatchRun:
+def match_run_set_threshold(*, run: MatchRun, actor, threshold: float) -> MatchRun:
     """Change the threshold; fit and surplus are recomputed from the stored scores (no embedding)."""
+    require_role(run.cycle, actor, RUN_ROLES, ONLY_CONVENER.format(act="change a match run's threshold"))
     if not 0.0 <= threshold <= 1.0:
         raise MatchingError(THRESHOLD_OUT_OF_RANGE)
     MatchRun.objects.filter(pk=run.pk).update(threshold=threshold)
@@ -99,7 +107,9 @@ def match_run_set_threshold(*, run: MatchRun, threshold: float) -> MatchRun:
 def match_review_record(
     *, capability: Capability, statement: Statement, decision: str, reviewer, note: str = ""
 ) -> MatchReview:
-    """Confirm or reject a capability × statement match (replaces an earlier decision)."""
+    """Confirm or reject a capability × statement match (replaces an earlier decision);
+    ``reviewer`` is the actor (``None``: the system)."""
+    require_role(capability.cycle, reviewer, REVIEW_ROLES, ONLY_REVIEWERS)
     if decision not in MatchReview.Decision.values:
         raise MatchingError("The decision must be confirm or reject.")
     with transaction.atomic():
@@ -111,7 +121,8 @@ def match_review_record(
     return review
 
 
-def match_review_clear(*, capability: Capability, statement: Statement) -> None:
+def match_review_clear(*, capability: Capability, statement: Statement, actor) -> None:
+    require_role(capability.cycle, actor, REVIEW_ROLES, ONLY_REVIEWERS)
     MatchReview.objects.filter(capability=capability, statement=statement).delete()
 
 

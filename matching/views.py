@@ -124,7 +124,7 @@ def run_threshold(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     access, run = _get_run_for_member(request, slug, run_id, roles=RUN_ROLES)
     form = ThresholdForm(request.POST)
     if form.is_valid():
-        services.match_run_set_threshold(run=run, threshold=form.cleaned_data["threshold"])
+        services.match_run_set_threshold(run=run, actor=request.user, threshold=form.cleaned_data["threshold"])
         messages.success(
             request, f"Threshold set to {run.threshold:.2f}; fit and surplus recomputed from the stored scores."
         )
@@ -140,7 +140,7 @@ def run_rerun(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     if not run.is_finished:
         messages.error(request, "The run is still computing.")
     else:
-        services.match_run_rerun(run=run)
+        services.match_run_rerun(run=run, actor=request.user)
         messages.success(request, "The run is computing again; its results will be replaced when it finishes.")
     return redirect("matching:run_detail", slug=access.cycle.slug, run_id=run.pk)
 
@@ -160,7 +160,7 @@ def run_review(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
     statement = get_object_or_404(Statement, pk=form.cleaned_data["statement"], version=run.framework_version)
     decision = form.cleaned_data["decision"]
     if decision == "clear":
-        services.match_review_clear(capability=capability, statement=statement)
+        services.match_review_clear(capability=capability, statement=statement, actor=request.user)
         messages.success(request, f"The decision on {capability.ref} was cleared; the threshold decides again.")
     else:
         services.match_review_record(

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
+from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import (
     WORKSHOP_ROLES,
     Cycle,
@@ -182,6 +183,7 @@ def cycle_create(*, created_by: User, title: str, challenge: str, **details: str
 
 @transaction.atomic
 def cycle_update(*, cycle: Cycle, actor: User | None, **details: str) -> Cycle:
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="edit the cycle's details"))
     unknown = set(details) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown cycle fields: {sorted(unknown)}")
@@ -215,6 +217,7 @@ def _ensure_plans(cycle: Cycle) -> dict[int, PhasePlan]:
 @transaction.atomic
 def phase_advance(*, cycle: Cycle, actor: User | None) -> Cycle:
     """Move the cycle into its next phase, or raise PhaseGuardError naming what is missing."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="advance the cycle to its next phase"))
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     if cycle.phase >= Phase.CAUSE_ACTION:
         raise ValidationError(ALREADY_LAST_PHASE)
@@ -250,6 +253,7 @@ def phase_advance(*, cycle: Cycle, actor: User | None) -> Cycle:
 @transaction.atomic
 def phase_reopen(*, cycle: Cycle, phase: int, actor: User | None, reason: str = "") -> Cycle:
     """Go back to an earlier phase; the actual dates of the phases after it are cleared (the audit keeps them)."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="reopen an earlier phase"))
     cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
     phase = int(phase)
     if phase not in Phase.values or phase >= cycle.phase:
@@ -292,6 +296,7 @@ def phase_plan_update(
     actual_end: date | None,
 ) -> PhasePlan:
     """Change a phase's planned and actual dates; an end before its start changes nothing."""
+    require_role(plan.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the phase dates"))
     errors = {}
     if planned_start and planned_end and planned_start > planned_end:
         errors["planned_end"] = PLAN_END_BEFORE_START.format(which="planned")

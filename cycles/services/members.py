@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationGroup, User
+from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle, Invitation, Membership, Role
 from cycles.services.audit import audit_record
 
@@ -63,6 +64,7 @@ def _active_convener_count(cycle: Cycle) -> int:
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str, actor: User | None) -> Membership:
     membership = Membership.objects.select_for_update().select_related("user", "cycle").get(pk=membership.pk)
+    require_role(membership.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change a member's role"))
     if role not in Role.values:
         raise ValidationError({"role": UNKNOWN_ROLE.format(value=role, choices=", ".join(Role.values))})
     if membership.role == role:
@@ -85,6 +87,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor: User | None) -> Membership:
     membership = Membership.objects.select_for_update().select_related("user", "cycle").get(pk=membership.pk)
+    require_role(membership.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="remove a member"))
     if membership.status == Membership.Status.REMOVED:
         return membership
     if membership.role == Role.CONVENER and _active_convener_count(membership.cycle) <= 1:
@@ -206,7 +209,9 @@ def invitation_create(
     organisation_name: str = "",
     group: str = "",
 ) -> Invitation:
-    """Invite one person by email; refused if they are already a member or already invited."""
+    """Invite one person by email; refused if they are already a member or already invited.
+    ``invited_by`` is the actor (``None``: the system)."""
+    require_role(cycle, invited_by, CONVENER_ONLY, ONLY_CONVENER.format(act="invite people"))
     email = _normalise_email(email)
     validate_email(email)
     if role not in Role.values:
@@ -241,6 +246,7 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor: User | None) -> Invitation:
+    require_role(invitation.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="revoke an invitation"))
     updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -260,6 +266,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User | None) -> Invitati
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation, actor: User | None) -> Invitation:
     """Replace a pending or expired invitation with a fresh link (new token, new expiry); the old link stops working."""
+    require_role(invitation.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="resend an invitation"))
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
         raise ValidationError(INVITATION_NOT_PENDING.format(status=invitation.status))
@@ -408,7 +415,9 @@ def _read_csv(upload) -> list[dict[str, str]]:
 
 @transaction.atomic
 def invitations_bulk_create(*, cycle: Cycle, upload: IO[bytes] | bytes, invited_by: User | None) -> list[Invitation]:
-    """Invite everyone in a CSV (name, email, organisation, group, role): all rows, or none."""
+    """Invite everyone in a CSV (name, email, organisation, group, role): all rows, or none.
+    ``invited_by`` is the actor (``None``: the system)."""
+    require_role(cycle, invited_by, CONVENER_ONLY, ONLY_CONVENER.format(act="invite people"))
     rows = _read_csv(upload)
     errors: list[RowError] = []
     seen: dict[str, int] = {}

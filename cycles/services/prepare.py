@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from accounts.models import User
+from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle, RoleLevel, SupplyChainPartner, Workshop
 from cycles.services.audit import audit_record
 
@@ -72,6 +73,7 @@ def partner_save(
     partner: SupplyChainPartner | None = None,
 ) -> SupplyChainPartner:
     """Create a partner, or update ``partner`` when given."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the supply-chain partners"))
     name = _unique_name(
         SupplyChainPartner, cycle, name, "supply-chain partner", exclude_pk=partner.pk if partner else None
     )
@@ -94,6 +96,7 @@ def partner_save(
 
 @transaction.atomic
 def partner_delete(*, partner: SupplyChainPartner, actor: User | None) -> None:
+    require_role(partner.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the supply-chain partners"))
     _refuse_if_in_use(partner)
     audit_record(
         cycle=partner.cycle,
@@ -120,6 +123,7 @@ def role_level_save(
     role_level: RoleLevel | None = None,
 ) -> RoleLevel:
     """Create a role level, or update ``role_level``; academic levels must satisfy 2 ≤ min ≤ max ≤ 7."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the role levels"))
     errors = {}
     for field, value in (("academic_level_min", academic_level_min), ("academic_level_max", academic_level_max)):
         if not isinstance(value, int) or not 2 <= value <= 7:
@@ -152,6 +156,7 @@ def role_level_save(
 
 @transaction.atomic
 def role_level_delete(*, role_level: RoleLevel, actor: User | None) -> None:
+    require_role(role_level.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the role levels"))
     _refuse_if_in_use(role_level)
     audit_record(
         cycle=role_level.cycle,
@@ -181,6 +186,7 @@ def workshop_save(
     workshop: Workshop | None = None,
 ) -> Workshop:
     """Schedule a workshop, or update ``workshop``; it must end after it starts."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="schedule workshops"))
     errors = {}
     if kind not in Workshop.Kind.values:
         errors["kind"] = f"“{kind}” is not a workshop kind."
@@ -220,6 +226,7 @@ def workshop_save(
 
 @transaction.atomic
 def workshop_delete(*, workshop: Workshop, actor: User | None) -> None:
+    require_role(workshop.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="cancel a workshop"))
     audit_record(
         cycle=workshop.cycle, actor=actor, verb="workshop.deleted", summary=f"Cancelled the workshop “{workshop.title}”"
     )

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from cycles.models import Cycle, Phase, Solution, SolutionRating
+from cycles.access import CONVENER_ONLY, require_role
+from cycles.models import Cycle, Phase, Role, Solution, SolutionRating
 from cycles.services.audit import audit_record
 
 PROPOSE_ONLY_IN_CONSIDER = "Solutions are proposed during Consider; this cycle is in {phase}."
@@ -14,6 +15,10 @@ RATE_ONLY_IN_IDENTIFY = "Solutions are rated during Identify; this cycle is in {
 PRIORITISE_ONLY_IN_IDENTIFY = "Solutions are prioritised during Identify; this cycle is in {phase}."
 DUPLICATE_SOLUTION = "A solution with this title has already been proposed."
 SCORE_RANGE = "Give a score from 1 to 5."
+# Everyone but observers proposes and rates solutions; the convener alone prioritises them.
+CONTRIBUTOR_ROLES = (Role.CONVENER, Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR)
+ONLY_CONTRIBUTORS = "Only the cycle's convener, technologists, employers and educators may {act}."
+ONLY_CONVENER_PRIORITISES = "Only the cycle's convener may prioritise solutions."
 
 
 def _current_phase(cycle_id: int) -> Phase:
@@ -23,6 +28,7 @@ def _current_phase(cycle_id: int) -> Phase:
 
 @transaction.atomic
 def solution_propose(*, cycle: Cycle, title: str, description: str = "", proposed_by: User) -> Solution:
+    require_role(cycle, proposed_by, CONTRIBUTOR_ROLES, ONLY_CONTRIBUTORS.format(act="propose solutions"))
     if _current_phase(cycle.pk) != Phase.CONSIDER:
         raise ValidationError(PROPOSE_ONLY_IN_CONSIDER.format(phase=_current_phase(cycle.pk).label))
     title = title.strip()
@@ -46,6 +52,7 @@ def solution_rate(
     *, solution: Solution, rater: User, impact: int, feasibility: int, comment: str = ""
 ) -> SolutionRating:
     """Record (or replace) the rater's impact and feasibility scores for one solution."""
+    require_role(solution.cycle, rater, CONTRIBUTOR_ROLES, ONLY_CONTRIBUTORS.format(act="rate solutions"))
     phase = _current_phase(solution.cycle_id)
     if phase != Phase.IDENTIFY:
         raise ValidationError(RATE_ONLY_IN_IDENTIFY.format(phase=phase.label))
@@ -65,6 +72,7 @@ def solution_rate(
 
 @transaction.atomic
 def solution_set_prioritised(*, solution: Solution, prioritised: bool, actor: User | None) -> Solution:
+    require_role(solution.cycle, actor, CONVENER_ONLY, ONLY_CONVENER_PRIORITISES)
     phase = _current_phase(solution.cycle_id)
     if phase != Phase.IDENTIFY:
         raise ValidationError(PRIORITISE_ONLY_IN_IDENTIFY.format(phase=phase.label))

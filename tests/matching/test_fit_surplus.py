@@ -95,7 +95,7 @@ def test_capabilities_without_provision_and_priority_fops_follow_the_example(exa
 
 def test_a_lower_threshold_recomputes_from_the_stored_scores(example):
     run, fop, _ = example
-    services.match_run_set_threshold(run=run, threshold=0.55)
+    services.match_run_set_threshold(run=run, actor=None, threshold=0.55)
     assert _by_standard(selectors.fit_surplus(run, fop)) == {
         "A": (round(2 / 3, 4), round(1 / 3, 4)),
         "B": (round(2 / 3, 4), 0.5),

@@ -17,17 +17,21 @@ from django.db import transaction
 
 from accounts.models import User
 from core.spreadsheets import cell_safe, cell_unsafe
+from cycles.access import ONLY_CONVENER, require_role
 from cycles.models import Cycle, Role, SupplyChainPartner, Workshop
 from cycles.services.audit import audit_record
 from workshops import realtime
 from workshops.capture.checks import length_error, normalise_statement
 from workshops.models import Capability, DelphiItem, Function, FunctionalArea, FunctionalDomain
 
-# Member roles that may submit statements in a technologist workshop.
+# Member roles that may submit statements in a technologist workshop; the convener alone
+# accepts, edits, merges, rejects and imports them.
 SUBMIT_ROLES = (Role.CONVENER, Role.TECHNOLOGIST)
+REVIEW_ROLES = (Role.CONVENER,)
 CAPTURE_GROUP = "capture"
 REF_PATTERN = re.compile(r"^C(\d+)$")
 
+ONLY_SUBMITTERS = "Only the cycle's convener or a technologist may submit capability statements."
 REASON_REQUIRED = "Say why the statement is rejected: the reason is shown to the workshop."
 CANNOT_ACCEPT_MERGED = "{ref} was merged into another statement; edit that one instead."
 ALREADY_REJECTED = "{ref} is already rejected."
@@ -128,6 +132,7 @@ def capability_submit(
     area: FunctionalArea | None = None,
     workshop: Workshop | None = None,
 ) -> Capability:
+    require_role(cycle, actor, SUBMIT_ROLES, ONLY_SUBMITTERS)
     statement = _clean_statement(statement)
     classification = classification_resolve(function=function, domain=domain, area=area)
     partners = _check_partners(cycle, partners)
@@ -161,6 +166,7 @@ def capability_update(
     area: FunctionalArea | None = None,
 ) -> Capability:
     """The convener's edit: wording, classification and partners."""
+    require_role(capability.cycle, actor, REVIEW_ROLES, ONLY_CONVENER.format(act="edit a capability statement"))
     before = capability.statement
     capability.statement = _clean_statement(statement)
     classification = classification_resolve(function=function, domain=domain, area=area)
@@ -185,6 +191,7 @@ def capability_update(
 
 @transaction.atomic
 def capability_accept(*, capability: Capability, actor: User | None) -> Capability:
+    require_role(capability.cycle, actor, REVIEW_ROLES, ONLY_CONVENER.format(act="accept a capability statement"))
     if capability.status == Capability.Status.MERGED:
         raise ValidationError(CANNOT_ACCEPT_MERGED.format(ref=capability.ref))
     capability.status = Capability.Status.ACCEPTED
@@ -203,6 +210,7 @@ def capability_accept(*, capability: Capability, actor: User | None) -> Capabili
 
 @transaction.atomic
 def capability_reject(*, capability: Capability, actor: User | None, reason: str) -> Capability:
+    require_role(capability.cycle, actor, REVIEW_ROLES, ONLY_CONVENER.format(act="reject a capability statement"))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED})
@@ -231,6 +239,7 @@ def capability_merge(*, survivor: Capability, sources: Iterable[Capability], act
     The survivor keeps its wording; its ``merged_sources`` are the statements it stands for
     (including any that had earlier been merged into one of the sources).
     """
+    require_role(survivor.cycle, actor, REVIEW_ROLES, ONLY_CONVENER.format(act="merge capability statements"))
     sources = list(sources)
     if not sources:
         raise ValidationError(MERGE_NEEDS_SOURCES.format(ref=survivor.ref))
@@ -321,6 +330,7 @@ def capabilities_import(
     """Create the statements of a CSV (columns statement, partners, function, domain, area, optional
     ref); all or nothing. Partners are separated by ``;`` and, like the classification, matched
     case-insensitively to the cycle's partners and the taxonomy."""
+    require_role(cycle, actor, REVIEW_ROLES, ONLY_CONVENER.format(act="import capability statements"))
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")

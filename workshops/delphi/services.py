@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
+from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.services.audit import audit_record
 from workshops.models import Capability, DelphiItem, DelphiPlan, ItemResult, Round, Vote, VoteReceipt
@@ -102,6 +103,7 @@ def delphi_plan_update(
     feedback_mode: str,
     live_quorum: int,
 ) -> DelphiPlan:
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the Delphi plan"))
     delphi_plan_ensure(cycle=cycle)
     plan = DelphiPlan.objects.select_for_update().get(cycle=cycle)
     if plan.is_locked:
@@ -187,6 +189,7 @@ def round_open(
     *, cycle: Cycle, actor: User | None, deadline: datetime | None = None, item_ids: list[int] | None = None
 ) -> Round:
     """Open the next round. Round 1 locks the plan and creates the items."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="open a round"))
     plan = delphi_plan_ensure(cycle=cycle)
     plan = DelphiPlan.objects.select_for_update().get(pk=plan.pk)
     if not plan.voting_roles:
@@ -237,9 +240,11 @@ def round_open(
 
 
 def round_close(*, round_id: int, actor: User | None = None, reason: str = Round.CloseReason.CONVENER) -> Round:
-    """Close a round (idempotent) and aggregate it after commit."""
+    """Close a round (idempotent) and aggregate it after commit. ``actor=None``: the system (the
+    deadline task)."""
     with transaction.atomic():
         rnd = Round.objects.select_for_update().get(pk=round_id)
+        require_role(rnd.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="close a round"))
         if rnd.status == Round.Status.CLOSED:
             return rnd
         rnd.status = Round.Status.CLOSED
@@ -288,6 +293,7 @@ def rounds_close_due(*, now: datetime | None = None) -> list[int]:
 @transaction.atomic
 def round_reveal(*, round_id: int, actor: User | None, revealed: bool) -> Round:
     rnd = Round.objects.select_for_update().get(pk=round_id)
+    require_role(rnd.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="show or hide a round's results"))
     rnd.results_revealed = revealed
     rnd.sequence = F("sequence") + 1
     rnd.save(update_fields=["results_revealed", "sequence"])

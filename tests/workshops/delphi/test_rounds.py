@@ -28,9 +28,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def closing(django_capture_on_commit_callbacks, personas):
-    def _close(rnd):
+    def _close(rnd, actor=personas.convener):
         with django_capture_on_commit_callbacks(execute=True):
-            round_close(round_id=rnd.pk, actor=personas.convener)
+            round_close(round_id=rnd.pk, actor=actor)
 
     return _close
 
@@ -65,7 +65,7 @@ def test_the_delphi_stops_when_nothing_is_left_or_rounds_run_out(personas, closi
         round_open(cycle=personas.cycle, actor=personas.convener)
 
     other = start_delphi(personas.other_cycle, personas.outsider, capabilities=1, levels=1, max_rounds=1)
-    closing(other.round)
+    closing(other.round, actor=personas.outsider)  # the other cycle's convener
     with pytest.raises(DelphiError, match=MAX_ROUNDS_REACHED.format(max_rounds=1)):
         round_open(cycle=personas.other_cycle, actor=personas.outsider)
     other.items[0].refresh_from_db()
