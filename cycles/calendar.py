@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vText
 
+from core.links import site_base
 from cycles.models import Cycle, Workshop
 
 
@@ -18,7 +18,7 @@ def calendar_for(cycle: Cycle, workshops: Iterable[Workshop], *, request=None) -
     cal.add("prodid", "-//Workforce foresighting//Foresight//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{cycle.title}")
-    base = request.build_absolute_uri("/").rstrip("/") if request is not None else settings.SITE_URL.rstrip("/")
+    base = site_base(request)
     for workshop in workshops:
         tz = ZoneInfo(workshop.timezone)
         event = Event()

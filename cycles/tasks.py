@@ -12,5 +12,6 @@ from cycles.services.members import invitation_send_email
     retry_kwargs={"max_retries": 5},
     acks_late=True,
 )
-def send_invitation_email(invitation_id: int) -> bool:
-    return invitation_send_email(invitation_id=invitation_id)
+def send_invitation_email(invitation_id: int, base_url: str | None = None) -> bool:
+    """``base_url``: the site address the convener used (absent from tasks queued by older releases)."""
+    return invitation_send_email(invitation_id=invitation_id, base_url=base_url)

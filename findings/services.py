@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import User
 from core.jobs import error_text
 from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle
 from cycles.services.audit import audit_record
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
+from workshops.models import FOP, Capability
 
 logger = logging.getLogger(__name__)
 # Built files are kept this long, then removed when the next export starts.
@@ -29,7 +32,9 @@ ACTION_FIELDS = ("horizon", "topic", "action", "who", "when", "due_date", "expec
 
 
 @transaction.atomic
-def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabilities=()) -> ActionItem:
+def action_item_create(
+    *, cycle: Cycle, actor: User | None, fields: dict, fops: Iterable[FOP] = (), capabilities: Iterable[Capability] = ()
+) -> ActionItem:
     require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="add to the action plan"))
     order = (ActionItem.objects.filter(cycle=cycle).aggregate(m=Max("order"))["m"] or 0) + 1
     item = ActionItem.objects.create(
@@ -48,7 +53,14 @@ def action_item_create(*, cycle: Cycle, actor, fields: dict, fops=(), capabiliti
 
 
 @transaction.atomic
-def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capabilities=None) -> ActionItem:
+def action_item_update(
+    *,
+    item: ActionItem,
+    actor: User | None,
+    fields: dict,
+    fops: Iterable[FOP] = None,
+    capabilities: Iterable[Capability] = None,
+) -> ActionItem:
     require_role(item.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the action plan"))
     before = {k: str(getattr(item, k)) for k in ACTION_FIELDS}
     for name, value in fields.items():
@@ -72,7 +84,7 @@ def action_item_update(*, item: ActionItem, actor, fields: dict, fops=None, capa
 
 
 @transaction.atomic
-def action_item_delete(*, item: ActionItem, actor) -> None:
+def action_item_delete(*, item: ActionItem, actor: User | None) -> None:
     require_role(item.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="remove an action from the plan"))
     cycle, topic, pk = item.cycle, item.topic, item.pk
     item.delete()
@@ -85,7 +97,7 @@ def action_item_delete(*, item: ActionItem, actor) -> None:
 
 
 @transaction.atomic
-def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSection:
+def report_section_save(*, cycle: Cycle, key: str, body: str, actor: User | None) -> ReportSection:
     require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="write the findings report"))
     section, _ = ReportSection.objects.select_for_update().get_or_create(cycle=cycle, key=key)
     section.body = body.strip()
@@ -106,7 +118,7 @@ def report_section_save(*, cycle: Cycle, key: str, body: str, actor) -> ReportSe
 
 
 @transaction.atomic
-def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
+def share_link_create(*, cycle: Cycle, actor: User | None, label: str = "") -> ShareLink:
     require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="publish a findings share link"))
     link = ShareLink.objects.create(cycle=cycle, created_by=actor, label=label.strip()[:200])
     audit_record(
@@ -120,7 +132,7 @@ def share_link_create(*, cycle: Cycle, actor, label: str = "") -> ShareLink:
 
 
 @transaction.atomic
-def share_link_revoke(*, link: ShareLink, actor) -> ShareLink:
+def share_link_revoke(*, link: ShareLink, actor: User | None) -> ShareLink:
     require_role(link.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="revoke a findings share link"))
     if link.revoked_at is None:
         link.revoked_at = timezone.now()
@@ -149,7 +161,7 @@ def share_link_seen(*, link: ShareLink) -> None:
 
 
 @transaction.atomic
-def export_job_create(*, cycle: Cycle, kind: str, actor, params: dict | None = None) -> ExportJob:
+def export_job_create(*, cycle: Cycle, kind: str, actor: User | None, params: dict | None = None) -> ExportJob:
     from findings.tasks import run_export_job
 
     require_role(cycle, actor, None, ONLY_MEMBERS)
@@ -161,7 +173,7 @@ def export_job_create(*, cycle: Cycle, kind: str, actor, params: dict | None = N
     return job
 
 
-def export_jobs_prune(*, before) -> int:
+def export_jobs_prune(*, before: datetime) -> int:
     """Delete finished export jobs (and their files) created before ``before``."""
     old = list(
         ExportJob.objects.filter(created_at__lt=before, status__in=[ExportJob.Status.DONE, ExportJob.Status.FAILED])

@@ -25,6 +25,7 @@ Main entry points:
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -478,7 +479,7 @@ def level_span(version: FrameworkVersion) -> tuple[int, int] | None:
     return version._level_span
 
 
-def shown_window(version: FrameworkVersion, window) -> tuple[int, int] | None:
+def shown_window(version: FrameworkVersion, window: Sequence[int] | None) -> tuple[int, int] | None:
     """A stored level window clamped to the levels the version's standards really have.
 
     A run stores a role level's range widened by ``level_window`` (clamped only to 1–8), so a role

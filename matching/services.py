@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from core.jobs import error_text
 from cycles.access import ONLY_CONVENER, require_role
 from cycles.models import Cycle, Role
@@ -53,7 +55,7 @@ def match_run_create(
     threshold: float = DEFAULT_THRESHOLD,
     level_window: int = DEFAULT_LEVEL_WINDOW,
     top_k: int = DEFAULT_TOP_K,
-    created_by=None,
+    created_by: User = None,
     enqueue: bool = True,
 ) -> MatchRun:
     """Create a queued run and enqueue it on the matching queue once the transaction commits.
@@ -83,7 +85,7 @@ def _enqueue(run_id: int) -> None:
     transaction.on_commit(lambda: match_run_execute_task.delay(run_id))
 
 
-def match_run_rerun(*, run: MatchRun, actor, enqueue: bool = True) -> MatchRun:
+def match_run_rerun(*, run: MatchRun, actor: User | None, enqueue: bool = True) -> MatchRun:
     """Compute a finished run again (e.g. after FOPs changed); its results are replaced at once."""
     require_role(run.cycle, actor, RUN_ROLES, ONLY_CONVENER.format(act="run a match again"))
     with transaction.atomic():
@@ -94,7 +96,7 @@ def match_run_rerun(*, run: MatchRun, actor, enqueue: bool = True) -> MatchRun:
     return run
 
 
-def match_run_set_threshold(*, run: MatchRun, actor, threshold: float) -> MatchRun:
+def match_run_set_threshold(*, run: MatchRun, actor: User | None, threshold: float) -> MatchRun:
     """Change the threshold; fit and surplus are recomputed from the stored scores (no embedding)."""
     require_role(run.cycle, actor, RUN_ROLES, ONLY_CONVENER.format(act="change a match run's threshold"))
     if not 0.0 <= threshold <= 1.0:
@@ -105,7 +107,7 @@ def match_run_set_threshold(*, run: MatchRun, actor, threshold: float) -> MatchR
 
 
 def match_review_record(
-    *, capability: Capability, statement: Statement, decision: str, reviewer, note: str = ""
+    *, capability: Capability, statement: Statement, decision: str, reviewer: User, note: str = ""
 ) -> MatchReview:
     """Confirm or reject a capability × statement match (replaces an earlier decision);
     ``reviewer`` is the actor (``None``: the system)."""
@@ -121,12 +123,12 @@ def match_review_record(
     return review
 
 
-def match_review_clear(*, capability: Capability, statement: Statement, actor) -> None:
+def match_review_clear(*, capability: Capability, statement: Statement, actor: User | None) -> None:
     require_role(capability.cycle, actor, REVIEW_ROLES, ONLY_REVIEWERS)
     MatchReview.objects.filter(capability=capability, statement=statement).delete()
 
 
-def framework_version_embed(*, version: FrameworkVersion, progress=None) -> int:
+def framework_version_embed(*, version: FrameworkVersion, progress: Callable[[int, int], None] | None = None) -> int:
     """Encode every statement and standard title of a version not yet in the store; returns how many
     texts were encoded."""
     before = embeddings.STATS.encoded

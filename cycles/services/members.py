@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationGroup, User
+from core.links import site_base
 from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle, Invitation, Membership, Role
 from cycles.services.audit import audit_record
@@ -127,11 +128,12 @@ def _join(*, cycle: Cycle, user: User, role: str, actor, via: str) -> Membership
 # --- Invitations ------------------------------------------------------------------------------
 
 
-def invitation_url(invitation: Invitation) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("cycles:invitation_accept", args=[invitation.token])
+def invitation_url(invitation: Invitation, base_url: str | None = None) -> str:
+    """The invitation's link on ``base_url`` (the address the convener used), else core.links.site_base."""
+    return (base_url or site_base()).rstrip("/") + reverse("cycles:invitation_accept", args=[invitation.token])
 
 
-def invitation_send_email(*, invitation_id: int) -> bool:
+def invitation_send_email(*, invitation_id: int, base_url: str | None = None) -> bool:
     """Email the invitation link once; False when it was already sent or is no longer pending.
 
     Idempotent (a retried task sends nothing twice): the row is claimed with a conditional update.
@@ -142,7 +144,7 @@ def invitation_send_email(*, invitation_id: int) -> bool:
     if not claimed:
         return False
     invitation = Invitation.objects.select_related("cycle", "invited_by").get(pk=invitation_id)
-    context = {"invitation": invitation, "url": invitation_url(invitation)}
+    context = {"invitation": invitation, "url": invitation_url(invitation, base_url)}
     try:
         send_mail(
             subject=f"Invitation to the foresighting cycle “{invitation.cycle.title}”",
@@ -157,11 +159,11 @@ def invitation_send_email(*, invitation_id: int) -> bool:
     return True
 
 
-def _enqueue_email(invitation_id: int) -> None:
+def _enqueue_email(invitation_id: int, base_url: str | None) -> None:
     from cycles.tasks import send_invitation_email
 
     # robust: a mail server failure in eager mode is logged, never turned into an error page.
-    transaction.on_commit(lambda: send_invitation_email.delay(invitation_id), robust=True)
+    transaction.on_commit(lambda: send_invitation_email.delay(invitation_id, base_url), robust=True)
 
 
 def _check_invitable(cycle: Cycle, email: str) -> str | None:
@@ -174,8 +176,16 @@ def _check_invitable(cycle: Cycle, email: str) -> str | None:
 
 
 def _create_invitation(
-    *, cycle: Cycle, email: str, role: str, invited_by, name: str, organisation_name: str, group: str
-):
+    *,
+    cycle: Cycle,
+    email: str,
+    role: str,
+    invited_by: User | None,
+    name: str,
+    organisation_name: str,
+    group: str,
+    base_url: str | None,
+) -> Invitation:
     # An expired, never-used invitation no longer counts: close it so the one-open-invitation rule holds.
     Invitation.objects.filter(
         cycle=cycle,
@@ -194,7 +204,7 @@ def _create_invitation(
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
     )
-    _enqueue_email(invitation.pk)
+    _enqueue_email(invitation.pk, base_url)
     return invitation
 
 
@@ -208,9 +218,11 @@ def invitation_create(
     name: str = "",
     organisation_name: str = "",
     group: str = "",
+    base_url: str | None = None,
 ) -> Invitation:
     """Invite one person by email; refused if they are already a member or already invited.
-    ``invited_by`` is the actor (``None``: the system)."""
+    ``invited_by`` is the actor (``None``: the system); ``base_url`` is the site address the email
+    links to (the request's; SITE_URL when configured)."""
     require_role(cycle, invited_by, CONVENER_ONLY, ONLY_CONVENER.format(act="invite people"))
     email = _normalise_email(email)
     validate_email(email)
@@ -231,6 +243,7 @@ def invitation_create(
                 name=name,
                 organisation_name=organisation_name,
                 group=group,
+                base_url=base_url,
             )
     except IntegrityError as exc:  # a concurrent request invited the same address first
         raise ValidationError({"email": ALREADY_INVITED.format(email=email)}) from exc
@@ -264,7 +277,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User | None) -> Invitati
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation, actor: User | None) -> Invitation:
+def invitation_resend(*, invitation: Invitation, actor: User | None, base_url: str | None = None) -> Invitation:
     """Replace a pending or expired invitation with a fresh link (new token, new expiry); the old link stops working."""
     require_role(invitation.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="resend an invitation"))
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -287,6 +300,7 @@ def invitation_resend(*, invitation: Invitation, actor: User | None) -> Invitati
         name=invitation.name,
         organisation_name=invitation.organisation_name,
         group=invitation.group,
+        base_url=base_url,
     )
     audit_record(
         cycle=invitation.cycle,
@@ -414,7 +428,9 @@ def _read_csv(upload) -> list[dict[str, str]]:
 
 
 @transaction.atomic
-def invitations_bulk_create(*, cycle: Cycle, upload: IO[bytes] | bytes, invited_by: User | None) -> list[Invitation]:
+def invitations_bulk_create(
+    *, cycle: Cycle, upload: IO[bytes] | bytes, invited_by: User | None, base_url: str | None = None
+) -> list[Invitation]:
     """Invite everyone in a CSV (name, email, organisation, group, role): all rows, or none.
     ``invited_by`` is the actor (``None``: the system)."""
     require_role(cycle, invited_by, CONVENER_ONLY, ONLY_CONVENER.format(act="invite people"))
@@ -471,6 +487,7 @@ def invitations_bulk_create(*, cycle: Cycle, upload: IO[bytes] | bytes, invited_
             name=row.get("name", ""),
             organisation_name=row.get("organisation", ""),
             group=group,
+            base_url=base_url,
         )
         for email, role, group, row in valid
     ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
 from core.forms import BootstrapMixin, apply_errors
+from core.links import site_base
 from core.pages import login_required, render_page
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener
@@ -104,7 +105,7 @@ def invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def invitation_resend(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, invitation = _get_invitation_for_convener(request, slug, pk)
     try:
-        fresh = services.invitation_resend(invitation=invitation, actor=request.user)
+        fresh = services.invitation_resend(invitation=invitation, actor=request.user, base_url=site_base(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -118,7 +119,9 @@ def invite(request: HttpRequest, slug: str) -> HttpResponse:
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = services.invitation_create(cycle=access.cycle, invited_by=request.user, **form.cleaned_data)
+            invitation = services.invitation_create(
+                cycle=access.cycle, invited_by=request.user, base_url=site_base(request), **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -142,7 +145,10 @@ def invite_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             created = services.invitations_bulk_create(
-                cycle=access.cycle, upload=form.cleaned_data["file"], invited_by=request.user
+                cycle=access.cycle,
+                upload=form.cleaned_data["file"],
+                invited_by=request.user,
+                base_url=site_base(request),
             )
         except services.BulkInviteError as exc:
             row_errors = exc.errors

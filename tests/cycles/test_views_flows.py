@@ -373,3 +373,42 @@ def test_expired_invitations_are_listed_and_can_be_re_sent(personas):
     response = client.post(reverse("cycles:invitation_resend", args=["cycle-a", old.pk]), follow=True)
     assert any("Sent a new link to expired@example.test" in m for m in messages_of(response))
     assert Invitation.objects.get(email="expired@example.test", revoked_at__isnull=True).status == "pending"
+
+
+@pytest.mark.parametrize("how", ["one", "resend", "csv"])
+def test_invitation_emails_link_to_the_address_the_convener_used(personas, how, django_capture_on_commit_callbacks):
+    from django.core import mail
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = personas.client_for(personas.convener)
+    host = {"HTTP_HOST": "localhost:8765"}  # the server reached on another port than the default
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "csv":
+            upload = SimpleUploadedFile(
+                "people.csv", b"name,email,organisation,group,role\nNew Person,new@example.test,,,employer\n"
+            )
+            client.post(reverse("cycles:invite_bulk", args=["cycle-a"]), {"file": upload}, **host)
+        else:
+            client.post(
+                reverse("cycles:invite", args=["cycle-a"]), {"email": "new@example.test", "role": "employer"}, **host
+            )
+        if how == "resend":
+            invitation = Invitation.objects.get(email="new@example.test", revoked_at__isnull=True)
+            client.post(reverse("cycles:invitation_resend", args=["cycle-a", invitation.pk]), **host)
+    invitation = Invitation.objects.get(email="new@example.test", revoked_at__isnull=True)
+    assert f"http://localhost:8765/invitations/{invitation.token}/" in mail.outbox[-1].body
+
+
+def test_a_configured_site_url_wins_over_the_address_the_request_used(
+    personas, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    settings.SITE_URL = "https://foresight.example.org/"
+    with django_capture_on_commit_callbacks(execute=True):
+        personas.client_for(personas.convener).post(
+            reverse("cycles:invite", args=["cycle-a"]), {"email": "new@example.test", "role": "employer"},
+            HTTP_HOST="localhost:8765",
+        )  # fmt: skip
+    invitation = Invitation.objects.get(email="new@example.test")
+    assert f"https://foresight.example.org/invitations/{invitation.token}/" in mail.outbox[-1].body

@@ -184,12 +184,22 @@ def round_proposed_item_ids(*, cycle: Cycle) -> list[int]:
     )
 
 
-@transaction.atomic
 def round_open(
     *, cycle: Cycle, actor: User | None, deadline: datetime | None = None, item_ids: list[int] | None = None
 ) -> Round:
-    """Open the next round. Round 1 locks the plan and creates the items."""
+    """Open the next round. Round 1 locks the plan and creates the items.
+
+    A last round past its deadline is closed first, in its own transaction, as the scheduled task
+    would have: it stays closed even when the next round cannot open (the plan's last round)."""
     require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="open a round"))
+    last = Round.objects.filter(cycle=cycle).order_by("-number").first()
+    if last is not None and last.status == Round.Status.OPEN:
+        round_close_if_due(round_id=last.pk)
+    return _round_open(cycle=cycle, actor=actor, deadline=deadline, item_ids=item_ids)
+
+
+@transaction.atomic
+def _round_open(*, cycle: Cycle, actor: User | None, deadline: datetime | None, item_ids: list[int] | None) -> Round:
     plan = delphi_plan_ensure(cycle=cycle)
     plan = DelphiPlan.objects.select_for_update().get(pk=plan.pk)
     if not plan.voting_roles:
@@ -197,8 +207,6 @@ def round_open(
     if deadline is not None and deadline <= timezone.now():
         raise DelphiError("invalid_deadline", DEADLINE_IN_PAST)
     last = Round.objects.filter(cycle=cycle).order_by("-number").first()
-    if last is not None and last.status == Round.Status.OPEN and round_close_if_due(round_id=last.pk):
-        last.refresh_from_db()  # it was past its deadline: closed now, as the scheduled task would have
     if last is not None and last.status == Round.Status.OPEN:
         raise DelphiError("round_open", ROUND_STILL_OPEN.format(number=last.number))
     if last is None:

@@ -113,3 +113,12 @@ def test_a_vote_changes_the_answer_and_bumps_the_sequence_each_time(personas):
     # A late resend of the first client id answers with its original ack and does not undo the change.
     assert vote_cast(round_id=delphi.round.pk, panellist=personas.employer, item_id=item, value=1, client_id="x1") == a
     assert Vote.objects.get().value == 3
+
+
+def test_preparing_a_round_after_the_last_one_passed_its_deadline_closes_it_for_good(personas):
+    delphi = start_delphi(personas.cycle, personas.convener, capabilities=1, levels=1, max_rounds=1)
+    Round.objects.filter(pk=delphi.round.pk).update(deadline=timezone.now() - timezone.timedelta(minutes=1))
+    with pytest.raises(DelphiError, match=MAX_ROUNDS_REACHED.format(max_rounds=1)):
+        round_open(cycle=personas.cycle, actor=personas.convener)
+    rnd = Round.objects.get(pk=delphi.round.pk)
+    assert (rnd.status, rnd.close_reason) == (Round.Status.CLOSED, Round.CloseReason.DEADLINE)
