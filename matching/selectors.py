@@ -54,6 +54,16 @@ def frameworks_with_versions() -> list[Framework]:
     )
 
 
+def framework_version(version_id: int) -> FrameworkVersion:
+    return FrameworkVersion.objects.select_related("framework").get(pk=version_id)
+
+
+def statements_by_id(version: FrameworkVersion, ids: Sequence[int]) -> dict[int, Statement]:
+    """Statements of a version by id, with their standard."""
+    rows = Statement.objects.filter(version=version, pk__in=[int(i) for i in ids]).select_related("standard")
+    return {s.pk: s for s in rows}
+
+
 def latest_versions() -> list[FrameworkVersion]:
     out = []
     for framework in Framework.objects.order_by("kind"):

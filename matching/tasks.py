@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from matching import services
+from matching import selectors, services
 
 
 @shared_task(name="matching.tasks.match_run_execute_task")
@@ -14,7 +14,4 @@ def match_run_execute_task(run_id: int) -> bool:
 
 @shared_task(name="matching.tasks.framework_version_embed_task")
 def framework_version_embed_task(version_id: int) -> int:
-    from matching.models import FrameworkVersion
-
-    version = FrameworkVersion.objects.select_related("framework").get(pk=version_id)
-    return services.framework_version_embed(version=version)
+    return services.framework_version_embed(version=selectors.framework_version(version_id))

@@ -6,9 +6,8 @@ import sys
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import embeddings, scoring
+from matching import embeddings, scoring, selectors
 from matching.corpora import latest_version
-from matching.models import Statement
 
 CHUNK = 256
 
@@ -42,12 +41,7 @@ class Command(BaseCommand):
             lines = [line.strip() for line in stream if line.strip()]
         vm = scoring.version_matrix(version)
         vectors = vm.vectors(progress=lambda done, total: self.stderr.write(f"Embedding {version}: {done:,}/{total:,}"))
-        statements = {
-            s.pk: s
-            for s in Statement.objects.filter(
-                version=version, pk__in=[int(i) for i in vm.statement_ids]
-            ).select_related("standard")
-        }
+        statements = selectors.statements_by_id(version, vm.statement_ids)
         for start in range(0, len(lines), CHUNK):
             chunk = lines[start : start + CHUNK]
             per_statement = embeddings.clip_score(embeddings.encode(chunk) @ vectors.T)[:, vm.columns]
