@@ -1,5 +1,13 @@
 """CSV and XLSX writers for the findings tables, with the data attribution and safe cells.
 
+A CSV is a plain table: one header row, then the table's rows, nothing else, so ``pandas.read_csv``
+and Excel read exactly the page's rows and columns. The page's filters and the data attribution
+travel beside the tables, never inside them: the workbook's "About" sheet, a ``README.txt`` in the
+zipped CSVs (and in the folder ``export_findings`` writes), and the site's data-sources page.
+
+Column names are made unique (``unique_labels``): a repeated name gets a number ("Fit %", "Fit %
+(2)"), since a spreadsheet or a data frame cannot tell two columns of the same name apart.
+
 Every exported cell passes through ``core.spreadsheets.cell_safe``: text beginning with ``=``, ``+``, ``-`` or ``@``
 (or a tab or carriage return) is prefixed with a quote so a spreadsheet shows it as text instead of
 running it as a formula.
@@ -11,7 +19,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 
 from django.utils import timezone
@@ -19,6 +27,7 @@ from django.utils import timezone
 from core.spreadsheets import cell_safe
 from cycles.models import Cycle
 from findings.tables import PAGES, FindingsContext, PageData, Table, build_page
+from findings.tables.base import unique_labels
 
 ATTRIBUTION = [
     (
@@ -38,7 +47,6 @@ ATTRIBUTION = [
     ),
     ("Published cycles", "Facts from the published workforce foresighting reports."),
 ]
-ATTRIBUTION_LINE = "Data sources: " + " | ".join(f"{name}: {text}" for name, text in ATTRIBUTION)
 
 
 def _slug(text: str) -> str:
@@ -61,16 +69,18 @@ def filter_summary(page: PageData) -> str:
     return "; ".join(parts) or "none"
 
 
-def table_csv(table: Table, *, cycle: Cycle, page: PageData) -> str:
-    """The table exactly as shown (same cell text), then a blank line and the attribution."""
+def table_header(table: Table) -> list[str]:
+    """The table's column names as every download writes them (unique: see ``Table.header``)."""
+    return table.header
+
+
+def table_csv(table: Table) -> str:
+    """The table exactly as shown (same cell text): a header row, then one row per table row."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([cell_safe(h) for h in table.header])
+    writer.writerow([cell_safe(h) for h in table_header(table)])
     for row in table.text_rows():
         writer.writerow([cell_safe(cell) for cell in row])
-    writer.writerow([])
-    writer.writerow([cell_safe(f"{page.title} — {cycle.title}. Filters: {filter_summary(page)}.")])
-    writer.writerow([cell_safe(ATTRIBUTION_LINE)])
     return out.getvalue()
 
 
@@ -88,7 +98,7 @@ def _sheet_title(text: str, used: set[str]) -> str:
 def _write_table(ws, table: Table) -> None:
     from openpyxl.styles import Font
 
-    ws.append([cell_safe(h) for h in table.header])
+    ws.append([cell_safe(h) for h in table_header(table)])
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
     for row in table.value_rows():
@@ -101,7 +111,7 @@ def _write_table(ws, table: Table) -> None:
         )
 
 
-def _write_about(wb, cycle: Cycle, pages: Iterable[PageData], generated: datetime) -> None:
+def _write_about(wb, cycle: Cycle, sheets: list[tuple[str, PageData, Table]], generated: datetime) -> None:
     from openpyxl.styles import Font
 
     ws = wb.create_sheet("About", 0)
@@ -111,10 +121,12 @@ def _write_about(wb, cycle: Cycle, pages: Iterable[PageData], generated: datetim
     ws.append(["Cycle reference", cycle.slug])
     ws.append(["Generated", generated.strftime("%Y-%m-%d %H:%M %Z")])
     ws.append([])
-    ws.append(["Sheet contents"])
-    ws[f"A{ws.max_row}"].font = Font(bold=True)
-    for page in pages:
-        ws.append([cell_safe(page.title), cell_safe(f"Filters: {filter_summary(page)}")])
+    ws.append(["Sheet", "Contents", "Filters"])
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    for title, page, table in sheets:
+        contents = page.title if table is page.tables[0] else f"{page.title}: {table.title}"
+        ws.append([cell_safe(title), cell_safe(contents), cell_safe(filter_summary(page))])
     ws.append([])
     ws.append(["Data sources and attribution"])
     ws[f"A{ws.max_row}"].font = Font(bold=True)
@@ -122,20 +134,24 @@ def _write_about(wb, cycle: Cycle, pages: Iterable[PageData], generated: datetim
         ws.append([cell_safe(name), cell_safe(text)])
     ws.column_dimensions["A"].width = 45
     ws.column_dimensions["B"].width = 120
+    ws.column_dimensions["C"].width = 60
 
 
 def workbook_bytes(cycle: Cycle, pages: list[PageData]) -> bytes:
-    """One workbook: an About sheet, then a sheet per table of each page (same values as the pages)."""
+    """One workbook: an About sheet (what each sheet holds, its filters, the data attribution), then a
+    sheet per table of each page (same values as the pages)."""
     from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = {"about"}
+    sheets = []
     for page in pages:
         for table in page.tables:
-            title = page.title if table is page.tables[0] else f"{page.title} {table.title}"
-            _write_table(wb.create_sheet(_sheet_title(title, used)), table)
-    _write_about(wb, cycle, pages, timezone.localtime())
+            title = _sheet_title(page.title if table is page.tables[0] else f"{page.title} {table.title}", used)
+            _write_table(wb.create_sheet(title), table)
+            sheets.append((title, page, table))
+    _write_about(wb, cycle, sheets, timezone.localtime())
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -158,21 +174,49 @@ def all_pages(
     return pages
 
 
+def _csv_tables(cycle: Cycle, pages: list[PageData]) -> list[tuple[str, PageData, Table]]:
+    return [(f"{file_stem(cycle, page, table)}.csv", page, table) for page in pages for table in page.tables]
+
+
 def csv_files(cycle: Cycle, pages: list[PageData]) -> dict[str, str]:
     """File name -> CSV text for every table of every page."""
-    files = {}
-    for page in pages:
-        for table in page.tables:
-            files[f"{file_stem(cycle, page, table)}.csv"] = table_csv(table, cycle=cycle, page=page)
-    return files
+    return {name: table_csv(table) for name, _page, table in _csv_tables(cycle, pages)}
+
+
+README_NAME = "README.txt"
+
+
+def readme_text(cycle: Cycle, pages: list[PageData], generated: datetime | None = None) -> str:
+    """What travels with a set of CSV files: the cycle, what each file holds under which filters,
+    and the data attribution (which the files themselves leave out to stay plain tables)."""
+    generated = generated or timezone.localtime()
+    lines = [
+        "Findings of a workforce foresighting cycle",
+        "",
+        f"Cycle: {cycle.title}",
+        f"Cycle reference: {cycle.slug}",
+        f"Generated: {generated.strftime('%Y-%m-%d %H:%M %Z')}",
+        "",
+        "Each CSV file is one table of a findings page: a header row, then one row per table row",
+        "(UTF-8, comma-separated). A cell that a spreadsheet would run as a formula starts with '.",
+        "",
+        "Files",
+    ]
+    for name, page, table in _csv_tables(cycle, pages):
+        title = page.title if table is page.tables[0] else f"{page.title}: {table.title}"
+        lines.append(f"- {name}: {title} ({len(table.rows)} rows). Filters: {filter_summary(page)}.")
+    lines += ["", "Data sources and attribution"]
+    lines += [f"- {name}: {text}" for name, text in ATTRIBUTION]
+    return "\n".join(lines) + "\n"
 
 
 def csv_zip_bytes(cycle: Cycle, pages: list[PageData]) -> bytes:
+    """Every table as a CSV file, and a README.txt with the filters and the attribution."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(README_NAME, readme_text(cycle, pages))
         for name, text in csv_files(cycle, pages).items():
             zf.writestr(name, text)
-        zf.writestr("ABOUT.txt", f"{cycle.title}\n\n" + "\n".join(f"{n}: {t}" for n, t in ATTRIBUTION) + "\n")
     return out.getvalue()
 
 
@@ -183,7 +227,10 @@ __all__ = [
     "csv_zip_bytes",
     "page_xlsx",
     "cell_safe",
+    "readme_text",
     "table_csv",
+    "table_header",
+    "unique_labels",
     "workbook_bytes",
     "_slug",
 ]

@@ -7,7 +7,7 @@ same ``PageData`` built by one function, and every cell goes through ``Column.te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,30 @@ NUMBER_KINDS = {"int", "pct", "float"}
 
 def fmt_pct(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).lower()
+
+
+def unique_labels(labels: Iterable[str]) -> list[str]:
+    """The column names with every repeat numbered ("Fit %", "Fit % (2)"); an empty name becomes
+    "Column N". Compared ignoring case and spacing, as Excel does; a number never takes a name that
+    another column already has."""
+    labels = [str(label) for label in labels]
+    taken = {_label_key(label) for label in labels}
+    seen: set[str] = set()
+    out = []
+    for i, label in enumerate(labels, start=1):
+        name = label if label.strip() else f"Column {i}"
+        if _label_key(name) in seen:
+            n = 2
+            while _label_key(f"{name} ({n})") in seen | taken:
+                n += 1
+            name = f"{name} ({n})"
+        seen.add(_label_key(name))
+        out.append(name)
+    return out
 
 
 @dataclass
@@ -76,7 +100,8 @@ class Table:
 
     @property
     def header(self) -> list[str]:
-        return [c.label for c in self.columns]
+        """The column names, each unique (the page, the CSV, the workbook and ``frame`` agree)."""
+        return unique_labels(c.label for c in self.columns)
 
     def text_rows(self) -> list[list[str]]:
         return [[c.text(row) for c in self.columns] for row in self.rows]

@@ -62,7 +62,7 @@ def _download(request: HttpRequest, cycle: Cycle, key: str, fmt: str) -> HttpRes
         table = data.table(request.GET.get("table") or None)
         if table is None:
             raise Http404("This page has no such table.")
-        response = HttpResponse(table_csv(table, cycle=cycle, page=data), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{file_stem(cycle, data, table)}.csv"'
     else:
         raise Http404("Unknown format.")

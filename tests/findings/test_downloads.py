@@ -4,11 +4,12 @@ import csv
 import io
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
 from core.spreadsheets import cell_safe
-from findings.exports import ATTRIBUTION
+from findings.exports import ATTRIBUTION, unique_labels
 from findings.tables import PAGES, build_page
 from tests.findings.builders import POC
 
@@ -55,8 +56,7 @@ def page_tables(html: bytes) -> dict[str, list[list[str]]]:
 
 def csv_table(content: bytes) -> list[list[str]]:
     rows = list(csv.reader(io.StringIO(content.decode("utf-8"))))
-    end = rows.index([])  # the table, then a blank row, then the footer
-    return [[" ".join(cell.split()) for cell in row] for row in rows[:end]]
+    return [[" ".join(cell.split()) for cell in row] for row in rows]
 
 
 def unquote(cell: str) -> str:
@@ -83,7 +83,11 @@ def test_each_csv_equals_the_table_its_page_shows(demo, convener_client, slug, k
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
         exported = [[unquote(c) for c in row] for row in csv_table(response.content)]
-        assert exported == shown[table.key], table.key
+        header, *rows = shown[table.key]
+        assert exported == [unique_labels(header), *rows], table.key
+        frame = pd.read_csv(io.StringIO(response.content.decode("utf-8")))
+        assert frame.shape == (len(rows), len(header)), table.key
+        assert list(frame.columns) == [cell_safe(h) for h in unique_labels(header)], table.key
 
 
 @pytest.mark.parametrize(("slug", "key", "params"), CASES)
@@ -97,20 +101,25 @@ def test_each_xlsx_holds_the_page_tables_with_numbers_as_numbers(demo, convener_
     assert len(sheets) == len(data.tables)
     for sheet, table in zip(sheets, data.tables, strict=True):
         values = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-        assert values[0] == table.header
+        assert values[0] == unique_labels(table.header)
         # A spreadsheet keeps no empty strings: an empty cell reads back as None.
         expected = [[None if v == "" else cell_safe(v) for v in row] for row in table.value_rows()]
         assert values[1:] == expected
 
 
-def test_csv_and_xlsx_carry_the_data_attribution(demo, convener_client):
-    response = convener_client.get(f"/cycles/{POC}/findings/overview/download.csv")
-    text = response.content.decode()
-    for name, _licence in ATTRIBUTION:
-        assert name in text
-    wb = load_workbook(io.BytesIO(convener_client.get(f"/cycles/{POC}/findings/overview/download.xlsx").content))
+def test_the_attribution_and_filters_are_in_the_about_sheet_not_in_the_csv(demo, convener_client):
+    params = {"function": ["Design"], "q": "data"}
+    text = convener_client.get(f"/cycles/{POC}/findings/functions/download.csv", params).content.decode()
+    for name, licence in ATTRIBUTION:
+        assert name not in text and licence not in text
+    assert "Filters" not in text and demo[POC].title not in text
+    response = convener_client.get(f"/cycles/{POC}/findings/functions/download.xlsx", params)
+    wb = load_workbook(io.BytesIO(response.content))
     about = " ".join(str(c) for row in wb["About"].iter_rows(values_only=True) for c in row if c)
     assert "Open Government Licence v3.0" in about and "CC BY 4.0" in about and "ESCO" in about
+    assert demo[POC].title in about and "Function: Design" in about
+    # Every table sheet is named on the About sheet.
+    assert all(sheet in about for sheet in wb.sheetnames[1:])
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=x"])

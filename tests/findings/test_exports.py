@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from core.jobs import QUEUED_STALE_AFTER, STALE_AFTER
 from core.spreadsheets import cell_safe
-from findings.exports import all_pages
+from findings.exports import ATTRIBUTION, README_NAME, all_pages, unique_labels
 from findings.models import ExportJob
 from findings.services import NEVER_FINISHED, export_job_run
 from findings.tables import PAGES
@@ -36,15 +36,17 @@ def test_export_findings_writes_every_table_as_csv_and_one_workbook(demo, tmp_pa
     by_name = {path.name: path for path in csvs}
     for page, table in tables:
         name = f"{POC}-{page.key}.csv" if table is page.tables[0] else f"{POC}-{page.key}-{table.key}.csv"
-        rows = list(csv.reader(io.StringIO(by_name[name].read_text(encoding="utf-8"))))
-        assert rows[0] == table.header
-        assert rows[1 : 1 + len(table.rows)] == [[cell_safe(c) for c in r] for r in table.text_rows()]
-        assert rows[1 + len(table.rows)] == []
+        rows = list(csv.reader(io.StringIO(by_name[name].read_text(encoding="utf-8"), newline="")))
+        # A plain table: the header, the rows, nothing after them.
+        assert rows == [unique_labels(table.header), *([cell_safe(c) for c in r] for r in table.text_rows())]
+    readme = (out / README_NAME).read_text(encoding="utf-8")
+    assert all(name in readme for name in by_name)
+    assert all(name in readme and licence in readme for name, licence in ATTRIBUTION)
     wb = load_workbook(out / f"{POC}-findings.xlsx")
     assert wb.sheetnames[0] == "About"
     assert len(wb.sheetnames) == 1 + len(tables)
     overview = [list(r) for r in wb.worksheets[1].iter_rows(values_only=True)]
-    assert overview[0] == pages[0].tables[0].header
+    assert overview[0] == unique_labels(pages[0].tables[0].header)
     assert [r[2] for r in overview[1:]] == [row["count"] for row in pages[0].tables[0].rows]
 
 
@@ -89,8 +91,17 @@ def test_a_csv_bundle_holds_a_file_per_table_and_the_attribution(
     with django_capture_on_commit_callbacks(execute=True):
         client_for(mini_people["convener"]).post("/cycles/mini/findings/exports/start/", {"kind": "csv_zip"})
     job = ExportJob.objects.get(cycle=mini["cycle"])
-    names = zipfile.ZipFile(job.file.open("rb")).namelist()
-    assert "ABOUT.txt" in names and "mini-overview.csv" in names and "mini-ksb-top_knowledge.csv" in names
+    archive = zipfile.ZipFile(job.file.open("rb"))
+    names = archive.namelist()
+    assert "README.txt" in names and "mini-overview.csv" in names and "mini-ksb-top_knowledge.csv" in names
+    readme = archive.read("README.txt").decode("utf-8")
+    assert mini["cycle"].title in readme
+    assert all(name in readme for name in names if name.endswith(".csv"))
+    assert all(name in readme and licence in readme for name, licence in ATTRIBUTION)
+    for name in names:
+        if name.endswith(".csv"):
+            text = archive.read(name).decode("utf-8")
+            assert "Open Government Licence" not in text and "Data sources" not in text, name
 
 
 def test_running_an_export_job_twice_builds_it_once(mini, mini_people, media):

@@ -137,7 +137,8 @@ def tag_frequency(request: HttpRequest, slug: str) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{access.cycle.slug}-tag-frequencies.csv"'
         writer = csv.writer(response)
-        writer.writerow(["kind", "tag", "capabilities", "published_count"])
+        # One plain table: the page's three tables one under the other, "Kind" saying which.
+        writer.writerow(["Kind", "Tag", "Capabilities", "Published"])
         for table in tables:
             for row in table["rows"]:
                 writer.writerow(

@@ -1,4 +1,5 @@
-"""Write every findings table of a cycle as CSV, plus one XLSX workbook with a sheet per table."""
+"""Write every findings table of a cycle as CSV (plain tables, with a README.txt holding the filters and
+the data attribution), plus one XLSX workbook with an About sheet and a sheet per table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from findings import exports
 
 
 class Command(BaseCommand):
-    help = "Export a cycle's findings: one CSV per table and one XLSX workbook (a sheet per table)."
+    help = "Export a cycle's findings: one CSV per table, a README.txt and one XLSX workbook (a sheet per table)."
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The cycle's slug, e.g. poc_manufacturing_2025.")
@@ -27,10 +28,11 @@ class Command(BaseCommand):
         pages = exports.all_pages(cycle, params=params)
         files = exports.csv_files(cycle, pages)
         for name, text in files.items():
-            (folder / name).write_text(text, encoding="utf-8")
+            (folder / name).write_text(text, encoding="utf-8", newline="")
+        (folder / exports.README_NAME).write_text(exports.readme_text(cycle, pages), encoding="utf-8")
         workbook = folder / f"{cycle.slug}-findings.xlsx"
         workbook.write_bytes(exports.workbook_bytes(cycle, pages))
-        self.stdout.write(f"Wrote {len(files)} CSV files and {workbook.name} to {folder}")
+        self.stdout.write(f"Wrote {len(files)} CSV files, {exports.README_NAME} and {workbook.name} to {folder}")
         if pdf:
             from findings.report import report_pdf
 
