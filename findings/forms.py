@@ -8,6 +8,7 @@ from django.db.models import Q
 from accounts.models import User
 from cycles.models import Membership
 from findings.models import ActionItem, ExportJob, ReportSection
+from workshops.fops.selectors import cycle_fop_labels
 from workshops.models import FOP, Capability
 
 # Capabilities an action can be linked to: those still in play, not rejected or merged into another.
@@ -45,7 +46,9 @@ class ActionItemForm(forms.ModelForm):
             memberships__cycle=cycle, memberships__status=Membership.Status.ACTIVE
         ).order_by("display_name", "email")
         self.fields["owner"].label_from_instance = lambda u: u.display_name or u.email
-        self.fields["fops"].queryset = FOP.objects.filter(cycle=cycle).order_by("name")
+        self.fields["fops"].queryset = FOP.objects.filter(cycle=cycle).order_by("name", "id")
+        labels = cycle_fop_labels(cycle.pk)  # two FOPs of one name read apart (their role level)
+        self.fields["fops"].label_from_instance = lambda fop: labels.get(fop.pk, fop.name)
         # Only live capabilities (submitted or accepted) can be linked; one a saved action already links
         # stays listed, marked, so editing the action never drops the link without the convener seeing it.
         live = Q(status__in=LIVE_CAPABILITY_STATUSES)

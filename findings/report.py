@@ -21,6 +21,7 @@ from findings.charts import chart_svg
 from findings.exports import ATTRIBUTION
 from findings.models import Horizon, ReportSection
 from findings.tables import PAGES, FindingsContext, build_page
+from workshops.fops.selectors import fop_labels
 
 # The findings pages whose tables and charts the report shows (the others are listed in appendix B).
 REPORT_PAGES = [
@@ -81,6 +82,7 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
     overview = {row["key"]: row["count"] for row in pages["overview"].tables[0].rows}
     without = pages["without_provision"]
     priority_fops = [f for f in data.fops if f.priority]
+    fop_label = fop_labels(data.fops)  # two FOPs of one name read apart (their role level)
     sections = sections_for(cycle)
     # Every priority FOP; when none is marked priority, the first FOPs by name, and the report says so.
     fit_fops = priority_fops or data.fops[:FIT_FOPS_WITHOUT_PRIORITY]
@@ -94,7 +96,7 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
                 in_run = priority[0] if priority else 0
                 priority_fits.append(
                     {
-                        "fop": fop.name,
+                        "fop": fop_label[fop.id],
                         "standard": None,
                         "none": "No standard matches any of its capabilities at this threshold."
                         if in_run
@@ -103,7 +105,7 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
                 )
             priority_fits += [
                 {
-                    "fop": fop.name,
+                    "fop": fop_label[fop.id],
                     "standard": f.standard.title,
                     "level": f.standard.level,
                     "fit": f.fit,
@@ -186,6 +188,7 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
         "partners": data.partners,
         "role_levels": data.role_levels,
         "priority_fops": priority_fops,
+        "priority_fop_rows": [(fop_label[f.id], f) for f in priority_fops],
         "actions_by_horizon": actions_by_horizon,
         "attribution": ATTRIBUTION,
         "published": cycle.published_facts or {},

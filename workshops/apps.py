@@ -20,6 +20,7 @@ class WorkshopsConfig(AppConfig):
         for source in (
             "workshops.delphi.selectors.dashboard_open_rounds",
             "workshops.fops.selectors.dashboard_fops_to_ratify",
+            "workshops.fops.selectors.dashboard_fops_returned",
             "workshops.tags.selectors.dashboard_untagged",
         ):
             register_dashboard_source(deferred(source))  # imported on the first dashboard, not at start

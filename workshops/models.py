@@ -338,6 +338,27 @@ class FOP(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def label(self) -> str:
+        """How every page names this FOP: its name, with its role level when another FOP of the
+        cycle has the same name (the rule: ``workshops.fops.selectors.fop_labels``). Lists set it
+        for all their FOPs in one query (``selectors.with_labels``); alone, it costs one."""
+        if "_label" not in self.__dict__:
+            from workshops.fops.selectors import cycle_fop_labels  # noqa: PLC0415 - selectors import models
+
+            self._label = cycle_fop_labels(self.cycle_id).get(self.pk, self.name) if self.pk else self.name
+        return self._label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = value
+
+    @property
+    def label_suffix(self) -> str:
+        """What the label adds to the name (" — Senior"), so a narrow heading can shorten the name only."""
+        label = self.label
+        return label[len(self.name) :] if label.startswith(self.name) else ""
+
 
 class FOPCapability(models.Model):
     fop = models.ForeignKey(FOP, on_delete=models.CASCADE, related_name="entries")

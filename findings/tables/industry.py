@@ -19,6 +19,7 @@ from findings.tables.common import (
     partner_names,
     pct,
 )
+from workshops.fops.selectors import fop_labels
 from workshops.models import Proficiency, TagKind
 
 OVERVIEW_PUBLISHED_KEYS = {
@@ -310,22 +311,23 @@ def _best_match_for(cap, match: MatchView | None) -> dict:
 def highlighted(data: CycleData, params: Params, match: MatchView | None) -> PageData:
     rows = []
     cards = []
+    labels = fop_labels(data.fops)  # two FOPs of one name read apart (their role level)
     for number, cap in enumerate((c for c in data.capabilities if c.highlighted), start=1):
-        fops = sorted(data.fops_by_capability.get(cap.id, []), key=lambda item: item[0].name.lower())
+        fops = sorted(data.fops_by_capability.get(cap.id, []), key=lambda item: labels[item[0].id].lower())
         best = _best_match_for(cap, match)
         row = {
             "number": number,
             "ref": cap.ref,
             "statement": cap.statement,
             "reason": cap.highlight_reason,
-            "fops": [f"{fop.name} ({prof})" for fop, prof in fops],
+            "fops": [f"{labels[fop.id]} ({prof})" for fop, prof in fops],
             "best_match": best["best_match"],
             "standard": best["standard"],
             "score": best["score"],
             "source": best["source"],
         }
         rows.append(row)
-        cards.append(row | {"fop_rows": [(fop.name, prof) for fop, prof in fops]})
+        cards.append(row | {"fop_rows": [(labels[fop.id], prof) for fop, prof in fops]})
     table = Table(
         "highlighted",
         "Highlighted capabilities",

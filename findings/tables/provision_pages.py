@@ -10,7 +10,6 @@ from findings.selectors import CycleData
 from findings.tables.base import Column, Figure, Filter, PageData, Params, Table
 from findings.tables.common import (
     SERIES_COLOURS,
-    fop_choice,
     function_filter,
     function_of,
     keep_capability,
@@ -21,6 +20,8 @@ from findings.tables.common import (
     tags_of,
     verb_of,
 )
+from findings.tables.workforce import labelled_fop_choice
+from workshops.fops.selectors import fop_labels
 from workshops.models import TagKind
 
 QUADRANT_SPLIT = 50.0
@@ -151,11 +152,16 @@ def _fop_selection(data: CycleData, params: Params):
     level = role_level_filter(data, params)
     prio = priority_filter(params)
     fops = [f for f in data.fops if keep_fop(f, level, priority_only=prio.value == "1")]
-    fop_filter, fop = fop_choice(data, params, fops)
+    fop_filter, fop = labelled_fop_choice(data, params, fops)
     return [level, prio, fop_filter], fop
 
 
-def _fit_table(match: MatchView, fop) -> Table:
+def _label(data: CycleData, fop) -> str:
+    """The FOP's label (its role level added when its name repeats in the cycle)."""
+    return fop_labels(data.fops).get(fop.id, fop.name) if fop else ""
+
+
+def _fit_table(match: MatchView, fop, label: str = "") -> Table:
     rows = []
     for fit in match.fit_surplus(fop.id) if fop else []:
         rows.append(
@@ -174,7 +180,7 @@ def _fit_table(match: MatchView, fop) -> Table:
     rows.sort(key=lambda r: (-r["fit"], r["surplus"], r["standard"]))
     return Table(
         "fit_surplus",
-        f"Fit and surplus of {fop.name}" if fop else "Fit and surplus",
+        f"Fit and surplus of {label or fop.name}" if fop else "Fit and surplus",
         [
             Column("standard", "Standard"),
             Column("ref", "Reference"),
@@ -201,7 +207,7 @@ def fit_surplus(data: CycleData, params: Params, match: MatchView | None) -> Pag
     filters, fop = _fop_selection(data, params)
     if match is None:
         return _no_run("fit_surplus", "Fit & surplus factors", filters)
-    table = _fit_table(match, fop)
+    table = _fit_table(match, fop, _label(data, fop))
     return PageData(
         "fit_surplus",
         "Fit & surplus factors",
@@ -221,11 +227,11 @@ def fit_surplus_matrix(data: CycleData, params: Params, match: MatchView | None)
     filters, fop = _fop_selection(data, params)
     if match is None:
         return _no_run("fit_surplus_matrix", "Fit & surplus matrix", filters)
-    table = _fit_table(match, fop)
+    table = _fit_table(match, fop, _label(data, fop))
     chart = {
         "id": "fit_surplus_matrix",
         "type": "scatter",
-        "title": f"Fit and surplus of {fop.name}: one point per standard" if fop else "Fit and surplus",
+        "title": f"Fit and surplus of {_label(data, fop)}: one point per standard" if fop else "Fit and surplus",
         "points": [{"x": r["fit"], "y": r["surplus"], "label": r["standard"]} for r in table.rows],
         "x_label": "Fit factor %",
         "y_label": "Surplus factor %",
@@ -281,7 +287,7 @@ def fop_capability_matches(data: CycleData, params: Params, match: MatchView | N
         )
     table = Table(
         "capabilities",
-        f"Capabilities of {fop.name} and their matches" if fop else "Capabilities",
+        f"Capabilities of {_label(data, fop)} and their matches" if fop else "Capabilities",
         [
             Column("type", "Type"),
             Column("ref", "Ref"),
@@ -333,7 +339,7 @@ def fop_vs_provision(data: CycleData, params: Params, match: MatchView | None) -
         rows.append(row)
     table = Table(
         "matrix",
-        f"{fop.name}: capabilities against the top 10 standards by fit" if fop else "Capabilities",
+        f"{_label(data, fop)}: capabilities against the top 10 standards by fit" if fop else "Capabilities",
         [
             Column("ref", "Ref"),
             Column("statement", "Capability statement"),
@@ -403,6 +409,7 @@ def fop_priorities(data: CycleData, params: Params, match: MatchView | None) -> 
     if match is None:
         return _no_run("fop_priorities", "FOP priorities", [level, prio])
     unserved = set(match.capabilities_without_provision())
+    labels = fop_labels(data.fops)
     rows = []
     for fop in data.fops:
         if not keep_fop(fop, level, priority_only=prio.value == "1"):
@@ -422,7 +429,7 @@ def fop_priorities(data: CycleData, params: Params, match: MatchView | None) -> 
         primary, primary_n = partners.most_common(1)[0] if partners else ("", 0)
         rows.append(
             {
-                "fop": fop.name,
+                "fop": labels[fop.id],
                 "role_level": fop.role_level,
                 "priority": fop.priority,
                 "capabilities": len(caps),

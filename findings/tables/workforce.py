@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from findings.provision import MatchView
-from findings.selectors import CycleData
+from findings.selectors import CycleData, FOPRow
 from findings.tables.base import Column, Figure, Filter, PageData, Params, Table
 from findings.tables.common import (
     NO_ROLE_LEVEL,
@@ -23,6 +23,7 @@ from findings.tables.common import (
     role_level_filter,
     tags_of,
 )
+from workshops.fops.selectors import fop_labels
 from workshops.models import Proficiency, TagKind
 
 PUBLISHED_CODES = {"A": Proficiency.AWARENESS, "P": Proficiency.PRACTITIONER, "E": Proficiency.EXPERT}
@@ -118,6 +119,14 @@ def proficiency(data: CycleData, params: Params, match: MatchView | None) -> Pag
     )
 
 
+def labelled_fop_choice(data: CycleData, params: Params, fops: list[FOPRow]) -> tuple[Filter, FOPRow | None]:
+    """The FOP selector, each FOP under its label (two FOPs of one name read apart)."""
+    filt, chosen = fop_choice(data, params, fops)
+    labels = fop_labels(data.fops)
+    filt.choices = [(str(f.id), f"{labels[f.id]}{' ★' if f.priority else ''} ({len(f.entries)})") for f in fops]
+    return filt, chosen
+
+
 def _fops_for(data: CycleData, params: Params):
     level = role_level_filter(data, params)
     prio = priority_filter(params)
@@ -127,6 +136,7 @@ def _fops_for(data: CycleData, params: Params):
 
 def fop_matrix(data: CycleData, params: Params, match: MatchView | None) -> PageData:
     level, prio, fops = _fops_for(data, params)
+    labels = fop_labels(data.fops)
     func = function_filter(data, params)
     partner = partner_filter(data, params)
     rows = []
@@ -149,7 +159,7 @@ def fop_matrix(data: CycleData, params: Params, match: MatchView | None) -> Page
             Column("function", "Function"),
             Column("fops", "FOPs", "int"),
         ]
-        + [Column(f"prof_{f.id}", f.name + (" ★" if f.priority else ""), "int") for f in fops],
+        + [Column(f"prof_{f.id}", labels[f.id] + (" ★" if f.priority else ""), "int") for f in fops],
         rows,
         empty_message="No FOP needs any capability for these filters.",
     )
@@ -165,7 +175,8 @@ def fop_matrix(data: CycleData, params: Params, match: MatchView | None) -> Page
 
 def fop_detail(data: CycleData, params: Params, match: MatchView | None) -> PageData:
     level, prio, fops = _fops_for(data, params)
-    fop_filter, fop = fop_choice(data, params, fops)
+    fop_filter, fop = labelled_fop_choice(data, params, fops)
+    label = fop_labels(data.fops).get(fop.id, fop.name) if fop else ""
     rows = []
     if fop is not None:
         for cap_id, prof in sorted(fop.entries.items(), key=lambda item: data.capability_by_id[item[0]].ref):
@@ -206,7 +217,7 @@ def fop_detail(data: CycleData, params: Params, match: MatchView | None) -> Page
             Column("standard", "Standard"),
             Column("score", "Match score %", "pct"),
         ]
-    table = Table("capabilities", f"Capabilities of {fop.name}" if fop else "Capabilities", columns, rows)
+    table = Table("capabilities", f"Capabilities of {label}" if fop else "Capabilities", columns, rows)
     figures = []
     if fop is not None:
         figures = [
@@ -227,6 +238,7 @@ def fop_detail(data: CycleData, params: Params, match: MatchView | None) -> Page
 
 def fop_distribution(data: CycleData, params: Params, match: MatchView | None) -> PageData:
     level, prio, fops = _fops_for(data, params)
+    labels = fop_labels(data.fops)
     func = function_filter(data, params)
     partner = partner_filter(data, params)
     rows = []
@@ -237,7 +249,7 @@ def fop_distribution(data: CycleData, params: Params, match: MatchView | None) -
         for fop in fops:
             prof = fop.entries.get(cap.id)
             if prof:
-                by_level[prof].append(fop.name)
+                by_level[prof].append(labels[fop.id])
         total = sum(len(v) for v in by_level.values())
         row = {"ref": cap.ref, "statement": cap.statement, "function": function_of(cap), "total": total}
         for p in PROFICIENCY_LEVELS:

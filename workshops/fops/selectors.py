@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AnonymousUser
@@ -33,6 +34,73 @@ LIVE_CAPABILITY_STATUSES = [Capability.Status.ACCEPTED, Capability.Status.SUBMIT
 
 def natural_key(ref: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", ref or ""))
+
+
+# --- labels: how a FOP is named on every page, picker, table and CSV ----------------------------
+
+LABEL_SEPARATOR = " — "
+
+
+def _same(text: str) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def fop_labels(fops: Iterable) -> dict[int, str]:
+    """The one rule for a FOP's display label, given every FOP of one cycle (FOPs or any rows with
+    ``id``, ``name`` and ``role_level`` — a RoleLevel, its name or None): id -> label.
+
+    A FOP reads as its name. When another FOP of the cycle has the same name (ignoring case and
+    spacing), its role level is added: "Food Safety Inspector — Senior". When that still repeats
+    (the same name at the same role level, or at none), a number in creation order is added:
+    "Food Safety Inspector — Senior (2)". So no two FOPs of a cycle read the same, and a name
+    that is unique stays short (published role levels are long: "Cell and Gene (C&G) Senior
+    Scientists / Lead"). The whole cycle is given, not the FOPs one page shows, so a FOP reads the
+    same on a filtered page as on every other page."""
+    rows = [(f.id, f.name or "", str(f.role_level) if f.role_level else "") for f in fops]
+    by_name: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_name[_same(row[1])].append(row)
+    labels: dict[int, str] = {}
+    for group in by_name.values():
+        if len(group) == 1:
+            labels[group[0][0]] = group[0][1]
+            continue
+        by_label: dict[str, list] = defaultdict(list)
+        for fop_id, name, level in group:
+            label = f"{name}{LABEL_SEPARATOR}{level}" if level else name
+            by_label[_same(label)].append((fop_id, label))
+        for same in by_label.values():
+            if len(same) == 1:
+                labels[same[0][0]] = same[0][1]
+            else:
+                for n, (fop_id, label) in enumerate(sorted(same), start=1):
+                    labels[fop_id] = f"{label} ({n})"
+    return labels
+
+
+@dataclass(frozen=True)
+class _LabelRow:
+    id: int
+    name: str
+    role_level: str | None
+
+
+def cycle_fop_labels(cycle_id: int) -> dict[int, str]:
+    """Every FOP label of a cycle, in one query."""
+    return fop_labels(
+        _LabelRow(*row) for row in FOP.objects.filter(cycle_id=cycle_id).values_list("id", "name", "role_level__name")
+    )
+
+
+def with_labels(fops: Iterable[FOP], cycle_id: int | None = None) -> list[FOP]:
+    """``fops`` with their ``label`` set from the whole cycle's labels (one query)."""
+    fops = list(fops)
+    if not fops:
+        return fops
+    labels = cycle_fop_labels(cycle_id or fops[0].cycle_id)
+    for fop in fops:
+        fop.label = labels.get(fop.pk, fop.name)
+    return fops
 
 
 # --- proposal inputs ----------------------------------------------------------------------------
@@ -143,7 +211,7 @@ def fop_matrix(
         fops_qs = fops_qs.filter(role_level_id=role_level_id)
     if source:
         fops_qs = fops_qs.filter(source=source)
-    fops = list(fops_qs)
+    fops = with_labels(fops_qs, cycle.pk)
     column = {f.pk: i for i, f in enumerate(fops)}
     cells: dict[int, dict[int, int]] = defaultdict(dict)
     for fop_id, cap_id, prof in FOPCapability.objects.filter(fop__in=[f.pk for f in fops]).values_list(
@@ -340,6 +408,7 @@ def fop_proposal_comparison(*, cycle: Cycle) -> list[Comparison]:
         .prefetch_related(Prefetch("entries", queryset=FOPCapability.objects.select_related("capability")))
         .order_by("role_level__order", "role_level_id", "name", "id")
     )
+    with_labels(fops, cycle.pk)
     caps = {f.pk: {e.capability_id: e.capability for e in f.entries.all()} for f in fops}
     published = [f for f in fops if f.source == FOP.Source.PUBLISHED and caps[f.pk]]
     result = []
@@ -448,3 +517,36 @@ def dashboard_fops_to_ratify(scope: DashboardScope) -> list[WaitingItem]:
         .annotate(n=Count("id"))
     )
     return counted_items(scope, rows, "fop", "{n} future occupational profile(s) to ratify", "workshops:fops")
+
+
+def dashboard_fops_returned(scope: DashboardScope) -> list[WaitingItem]:
+    """Conveners: the FOPs employers returned with comments, counted per cycle (until reopened)."""
+    cycle_ids = [
+        cid
+        for cid in scope.cycles
+        if scope.roles.get(cid, Role.CONVENER if scope.user.is_superuser else None) == Role.CONVENER
+    ]
+    if not cycle_ids:
+        return []
+    rows = (
+        FOP.objects.filter(cycle_id__in=cycle_ids, status=FOP.Status.RETURNED)
+        .values("cycle_id")
+        .annotate(n=Count("id"))
+        .order_by("cycle_id")
+    )
+    return counted_items(
+        scope, rows, "fop_returned", "{n} FOP(s) returned by employers with comments", "workshops:fops"
+    )
+
+
+def fops_returned(*, cycle: Cycle) -> list[FOP]:
+    """The cycle's returned FOPs with the reviewer's comment, for the convener's FOP list."""
+    return with_labels(
+        FOP.objects.filter(cycle=cycle, status=FOP.Status.RETURNED).select_related("role_level").order_by("name", "id"),
+        cycle.pk,
+    )
+
+
+def fop_proficiency_of(*, fop: FOP, capability: Capability) -> int | None:
+    """The capability's required proficiency in the FOP (None when it is not in it)."""
+    return FOPCapability.objects.filter(fop=fop, capability=capability).values_list("proficiency", flat=True).first()

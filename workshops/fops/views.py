@@ -51,8 +51,11 @@ def _detail_url(fop: FOP) -> str:
     return reverse("workshops:fop_detail", args=[fop.cycle.slug, fop.pk])
 
 
-def _detail_context(request: HttpRequest, access: Access, fop: FOP, abilities: FOPAbilities) -> dict:
+def _detail_context(
+    request: HttpRequest, access: Access, fop: FOP, abilities: FOPAbilities, done: dict | None = None
+) -> dict:
     fop.refresh_from_db()
+    fop.__dict__.pop("_label", None)  # a rename changes the label
     return {
         "cycle": access.cycle,
         "access": access,
@@ -68,15 +71,32 @@ def _detail_context(request: HttpRequest, access: Access, fop: FOP, abilities: F
         "status_badge": STATUS_BADGES.get(fop.status, "text-bg-secondary"),
         "edit_form": FOPEditForm(initial={"name": fop.name, "description": fop.description, "priority": fop.priority}),
         "ws_path": fop_ws_path(fop),
+        "done": done,
     }
 
 
-def _after_change(request: HttpRequest, access: Access, fop: FOP) -> HttpResponse:
-    """An htmx action gets the refreshed FOP body; a plain form post goes back to the page."""
+def _after_change(request: HttpRequest, access: Access, fop: FOP, done: dict | None = None) -> HttpResponse:
+    """An htmx action gets the refreshed FOP body (with ``done``: what changed and its undo); a
+    plain form post goes back to the page."""
     if request.htmx:
         abilities = fop_abilities(role=access.role, user=request.user, fop=selectors.fop_of_cycle(access.cycle, fop.pk))
-        return render(request, "workshops/fops/detail.html#fop-body", _detail_context(request, access, fop, abilities))
+        context = _detail_context(request, access, fop, abilities, done)
+        return render(request, "workshops/fops/detail.html#fop-body", context)
     return redirect(_detail_url(fop))
+
+
+def _level(value) -> str:
+    return dict(PROFICIENCY_CHOICES).get(int(value), str(value)) if str(value).isdigit() else str(value)
+
+
+def _done(request: HttpRequest, text: str, url: str, fields: dict) -> dict | None:
+    """What a capability change did and the one-click undo that reverses it (the same endpoints,
+    so the undo is checked and recorded in the history like any change). A plain form post gets
+    the text as a message instead: the undo needs htmx."""
+    if not request.htmx:
+        messages.success(request, text)
+        return None
+    return {"text": text, "undo_url": url, "undo_fields": {**fields, "reason": "Undo"}}
 
 
 # --- list and matrix -------------------------------------------------------------------------------
@@ -88,7 +108,9 @@ def fops(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
     role_level_id = _int_or_none(request.GET.get("role_level"))
     source = request.GET.get("source") if request.GET.get("source") in FOP.Source.values else None
-    items = list(selectors.fops_for_cycle(cycle=access.cycle, role_level_id=role_level_id, source=source))
+    items = selectors.with_labels(
+        selectors.fops_for_cycle(cycle=access.cycle, role_level_id=role_level_id, source=source), access.cycle.pk
+    )
     for fop in items:
         fop.badge = STATUS_BADGES.get(fop.status, "text-bg-secondary")
     context = {
@@ -100,6 +122,7 @@ def fops(request: HttpRequest, slug: str) -> HttpResponse:
         "source": source,
         "sources": FOP.Source.choices,
         "latest_run": selectors.latest_proposal_run(access.cycle, done_only=True),
+        "returned": selectors.fops_returned(cycle=access.cycle) if access.is_convener else [],
     }
     if request.htmx:
         return render(request, "workshops/fops/list.html#fop-list", context)
@@ -158,13 +181,14 @@ def fop_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "workshops/fops/history.html", context)
 
 
-def _run_service(request: HttpRequest, call, success: str) -> bool:
+def _run_service(request: HttpRequest, call, success: str | None) -> bool:
     try:
         call()
     except services.FOPError as exc:
         messages.error(request, str(exc))
         return False
-    messages.success(request, success)
+    if success:
+        messages.success(request, success)
     return True
 
 
@@ -204,18 +228,26 @@ def fop_capability_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse
     if capability is None:
         messages.error(request, "Choose a capability of this cycle to add.")
         return _after_change(request, access, fop)
-    _run_service(
+    proficiency = request.POST.get("proficiency")
+    done = None
+    if _run_service(
         request,
         lambda: services.fop_add_capability(
             fop=fop,
             actor=request.user,
             capability=capability,
-            proficiency=request.POST.get("proficiency"),
+            proficiency=proficiency,
             reason=request.POST.get("reason", ""),
         ),
-        f"{capability.ref} added.",
-    )
-    return _after_change(request, access, fop)
+        None,
+    ):
+        done = _done(
+            request,
+            f"{capability.ref} added to “{fop.label}” at {_level(proficiency)}.",
+            _change_url(fop, capability),
+            {"action": "remove"},
+        )
+    return _after_change(request, access, fop, done)
 
 
 @login_required
@@ -226,25 +258,44 @@ def fop_capability_change(request: HttpRequest, slug: str, pk: int, capability_p
     _require(abilities, "edit")
     capability = get_object_or_404(Capability, cycle=access.cycle, pk=capability_pk)
     reason = request.POST.get("reason", "")
+    before = selectors.fop_proficiency_of(fop=fop, capability=capability)
+    done = None
     if request.POST.get("action") == "remove":
-        _run_service(
+        if _run_service(
             request,
             lambda: services.fop_remove_capability(fop=fop, actor=request.user, capability=capability, reason=reason),
-            f"{capability.ref} removed.",
-        )
+            None,
+        ):
+            done = _done(
+                request,
+                f"{capability.ref} removed from “{fop.label}” (it was {_level(before)}).",
+                reverse("workshops:fop_capability_add", args=[fop.cycle.slug, fop.pk]),
+                {"capability": capability.pk, "proficiency": before},
+            )
     else:
-        _run_service(
-            request,
-            lambda: services.fop_set_proficiency(
-                fop=fop,
-                actor=request.user,
-                capability=capability,
-                proficiency=request.POST.get("proficiency"),
-                reason=reason,
-            ),
-            f"{capability.ref} proficiency saved.",
-        )
-    return _after_change(request, access, fop)
+        proficiency = request.POST.get("proficiency")
+        if (
+            _run_service(
+                request,
+                lambda: services.fop_set_proficiency(
+                    fop=fop, actor=request.user, capability=capability, proficiency=proficiency, reason=reason
+                ),
+                None,
+            )
+            and before is not None
+            and str(before) != str(proficiency)
+        ):
+            done = _done(
+                request,
+                f"{capability.ref} proficiency saved. {_level(proficiency)} in “{fop.label}” (it was {_level(before)}).",
+                _change_url(fop, capability),
+                {"proficiency": before},
+            )
+    return _after_change(request, access, fop, done)
+
+
+def _change_url(fop: FOP, capability: Capability) -> str:
+    return reverse("workshops:fop_capability_change", args=[fop.cycle.slug, fop.pk, capability.pk])
 
 
 @login_required
@@ -273,7 +324,7 @@ def fop_ratify(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     _run_service(
         request,
         lambda: services.fop_ratify(fop=fop, actor=request.user, comment=request.POST.get("comment", "")),
-        f"“{fop.name}” ratified.",
+        f"“{fop.label}” ratified.",
     )
     return _after_change(request, access, fop)
 
@@ -286,7 +337,7 @@ def fop_return(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     _run_service(
         request,
         lambda: services.fop_return(fop=fop, actor=request.user, comment=request.POST.get("comment", "")),
-        f"“{fop.name}” returned to the convener.",
+        f"“{fop.label}” returned to the convener.",
     )
     return _after_change(request, access, fop)
 
@@ -299,7 +350,7 @@ def fop_reopen(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     _run_service(
         request,
         lambda: services.fop_reopen(fop=fop, actor=request.user, reason=request.POST.get("reason", "")),
-        f"“{fop.name}” reopened.",
+        f"“{fop.label}” reopened.",
     )
     return _after_change(request, access, fop)
 
@@ -309,7 +360,7 @@ def fop_reopen(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def fop_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access, fop, abilities = _get_fop_for_member(request, slug, pk)
     _require(abilities, "manage")
-    name = fop.name
+    name = fop.label
     if _run_service(
         request,
         lambda: services.fop_delete(fop=fop, actor=request.user, reason=request.POST.get("reason", "")),

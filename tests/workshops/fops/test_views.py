@@ -132,7 +132,7 @@ def test_an_htmx_uprate_returns_the_refreshed_fop_body_with_a_message(world):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="fop-body"' in html and "<html" not in html
-    assert "C01 proficiency saved." in html
+    assert "C01 proficiency saved. Expert in “Validation Engineer” (it was Practitioner)." in html
 
 
 def test_a_bad_proficiency_says_so_and_changes_nothing(world):
@@ -366,3 +366,122 @@ def test_the_tag_frequency_page_and_csv_count_capabilities_per_tag(world):
     assert "Cold chain" in client.get(url).content.decode()
     csv_text = client.get(url, {"format": "csv"}).content.decode()
     assert "Knowledge,Cold chain,2," in csv_text
+
+
+# --- add / remove / uprate: what the user sees -------------------------------------------------------
+
+
+def undo_of(html):
+    """The confirmation's text and its Undo form (action and hidden fields)."""
+    import re
+
+    block = re.search(r'<div class="alert alert-success[^"]*" role="status" id="fop-done">(.*?)</div>', html, re.S)
+    assert block, "no confirmation shown"
+    text = re.search(r"<span>(.*?)</span>", block.group(1), re.S).group(1)
+    action = re.search(r'<form[^>]* action="([^"]+)" hx-post="\1"', block.group(1)).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', block.group(1)))
+    return text, action, fields
+
+
+def undo(world, action, fields):
+    client = world["p"].client_for(world["p"].employer)
+    return client.post(action, fields, HTTP_HX_REQUEST="true")
+
+
+def test_an_uprate_confirms_what_changed_and_undoes_in_one_click(world):
+    response = post_as(
+        world,
+        "employer",
+        "fop_capability_change",
+        world["fop"].pk,
+        world["caps"][0].pk,
+        data={"proficiency": 3},
+        htmx=True,
+    )
+    text, action, fields = undo_of(response.content.decode())
+    assert text == "C01 proficiency saved. Expert in “Validation Engineer” (it was Practitioner)."
+    assert proficiency(world) == 3
+    response = undo(world, action, fields)
+    assert "C01 proficiency saved. Practitioner in “Validation Engineer” (it was Expert)." in response.content.decode()
+    assert proficiency(world) == 2
+    history = list(world["fop"].history.order_by("id").values_list("action", "reason"))
+    assert history[-2:] == [("uprate", ""), ("downrate", "Undo")] and fop_history_verify(fop=world["fop"]).ok
+
+
+def test_an_add_confirms_and_its_undo_removes_the_capability(world):
+    cap = world["caps"][3]
+    response = post_as(
+        world,
+        "employer",
+        "fop_capability_add",
+        world["fop"].pk,
+        data={"capability": cap.pk, "proficiency": 1},
+        htmx=True,
+    )
+    text, action, fields = undo_of(response.content.decode())
+    assert text == "C04 added to “Validation Engineer” at Awareness."
+    assert fields["action"] == "remove"
+    undo(world, action, fields)
+    assert not FOPCapability.objects.filter(fop=world["fop"], capability=cap).exists()
+
+
+def test_a_remove_asks_first_then_confirms_and_its_undo_restores_the_proficiency(world):
+    html = world["p"].client_for(world["p"].employer).get(page_urls(world)["detail"]).content.decode()
+    # Only the destructive act asks first; the select and the Add button act at once (and can be undone).
+    assert 'hx-confirm="Remove C01 (Practitioner) from “Validation Engineer”?"' in html
+    assert html.count("hx-confirm=") == len(world["fop"].entries.all())
+    FOPCapability.objects.filter(fop=world["fop"], capability=world["caps"][0]).update(proficiency=3)
+    response = post_as(
+        world,
+        "employer",
+        "fop_capability_change",
+        world["fop"].pk,
+        world["caps"][0].pk,
+        data={"action": "remove"},
+        htmx=True,
+    )
+    text, action, fields = undo_of(response.content.decode())
+    assert text == "C01 removed from “Validation Engineer” (it was Expert)."
+    assert not FOPCapability.objects.filter(fop=world["fop"], capability=world["caps"][0]).exists()
+    undo(world, action, fields)
+    assert proficiency(world) == 3
+
+
+def test_without_htmx_the_confirmation_is_a_message_on_the_page(world):
+    client = world["p"].client_for(world["p"].employer)
+    url = reverse("workshops:fop_capability_change", args=[world["p"].cycle.slug, world["fop"].pk, world["caps"][0].pk])
+    html = client.post(url, {"proficiency": 1}, follow=True).content.decode()
+    assert (
+        "C01 proficiency saved. Awareness in “Validation Engineer” (it was Practitioner)." in html
+        and 'id="fop-done"' not in html
+    )
+
+
+def test_a_refused_change_shows_no_confirmation(world):
+    response = post_as(
+        world,
+        "employer",
+        "fop_capability_add",
+        world["fop"].pk,
+        data={"capability": world["caps"][0].pk},
+        htmx=True,
+    )
+    assert 'id="fop-done"' not in response.content.decode()
+
+
+def test_the_confirmation_names_the_fop_by_its_label(world):
+    FOP.objects.filter(pk=world["other"].pk).update(name="Validation Engineer", role_level=world["levels"][1])
+    response = post_as(
+        world,
+        "employer",
+        "fop_capability_change",
+        world["fop"].pk,
+        world["caps"][0].pk,
+        data={"proficiency": 3},
+        htmx=True,
+    )
+    text, _action, _fields = undo_of(response.content.decode())
+    assert (
+        text
+        == "C01 proficiency saved. Expert in “Validation Engineer — Professional &amp; Delivery” (it was Practitioner)."
+    )
