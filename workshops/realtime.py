@@ -8,6 +8,10 @@
   ``CLOSE_NOT_SIGNED_IN`` (4401) for an anonymous visitor, ``CLOSE_NOT_ALLOWED`` (4403) for a
   signed-in user who may not join. ``static/js/live_socket.js`` stops reconnecting on either and
   says why. Documented in docs/realtime.md.
+* **Frames**: every consumer that reads client frames derives from ``JsonFrameConsumer``, which
+  applies the same rules on each socket: a text frame of at most ``MAX_FRAME_BYTES`` holding one
+  JSON object with a text ``type``. Anything else (binary, not JSON, not an object, too large) is
+  answered with an ``error`` frame (``frame_error``) and the socket stays open.
 * **Groups**: names are built only here so a consumer and the code that broadcasts can never
   disagree. Broadcasts go out after the surrounding transaction commits (a client must never see
   something the database later rolls back) and are best-effort: a page that missed one reloads
@@ -16,10 +20,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import cache
 
 from asgiref.sync import async_to_sync
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, path
@@ -49,6 +55,94 @@ async def refuse(consumer, code: int) -> None:
     """
     await consumer.accept()
     await consumer.close(code=code)
+
+
+# --- Frames -------------------------------------------------------------------------------------
+
+#: The largest client frame a consumer reads, in bytes of UTF-8. A vote with a rationale of the
+#: full 2,000 characters fits even when every character is an emoji that the client's JSON encoder
+#: escapes as a surrogate pair (``\ud83d\ude00``: 12 bytes a character, 24,000 bytes in all).
+MAX_FRAME_BYTES = 32 * 1024
+#: The ASGI server's own limit (daphne's default, for ``runserver`` and the ``daphne`` command):
+#: a bigger message never reaches a consumer; daphne drops the TCP connection without a close
+#: frame (the client sees 1006 and reconnects). Documented in docs/realtime.md.
+SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
+
+INVALID_REQUEST = "invalid_request"
+FRAME_TOO_LARGE = "frame_too_large"
+
+NOT_TEXT = "Frames must be text (UTF-8 JSON); binary frames are not read."
+NOT_JSON = "The frame is not valid JSON."
+NOT_AN_OBJECT = "A frame must be a JSON object with a “type”."
+TOO_LARGE = f"The frame is larger than {MAX_FRAME_BYTES:,} bytes and was not read."
+
+
+class FrameError(Exception):
+    """A client frame that breaks the protocol: answered with an ``error`` frame, never a close."""
+
+    def __init__(self, code: str, message: str, client_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.client_id = client_id
+
+
+def frame_error(code: str, message: str, *, client_id: object = None, retry: bool = False) -> dict:
+    """The one shape of an ``error`` frame on every socket. ``retry`` is true only when sending the
+    same frame again later can succeed; ``client_id`` is echoed when the frame carried one as text."""
+    return {
+        "type": "error",
+        "client_id": client_id if isinstance(client_id, str) else None,
+        "code": code,
+        "message": message,
+        "retry": bool(retry),
+    }
+
+
+def _too_large(text: str) -> bool:
+    if len(text) > MAX_FRAME_BYTES:  # every character is at least one byte
+        return True
+    if len(text) * 4 <= MAX_FRAME_BYTES:  # and at most four
+        return False
+    return len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+
+
+def parse_frame(text_data: str | None, bytes_data: bytes | None) -> dict:
+    """The JSON object of a client frame, or ``FrameError``."""
+    if text_data is None:
+        if bytes_data is not None and len(bytes_data) > MAX_FRAME_BYTES:
+            raise FrameError(FRAME_TOO_LARGE, TOO_LARGE)
+        raise FrameError(INVALID_REQUEST, NOT_TEXT)
+    if _too_large(text_data):
+        raise FrameError(FRAME_TOO_LARGE, TOO_LARGE)
+    try:
+        content = json.loads(text_data)
+    except (ValueError, RecursionError):  # bad JSON, a number of too many digits, deep nesting
+        raise FrameError(INVALID_REQUEST, NOT_JSON) from None
+    if not isinstance(content, dict):
+        raise FrameError(INVALID_REQUEST, NOT_AN_OBJECT)
+    if not isinstance(content.get("type"), str):
+        raise FrameError(INVALID_REQUEST, NOT_AN_OBJECT, client_id=content.get("client_id"))
+    return content
+
+
+class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
+    """A JSON websocket consumer whose malformed frames get an ``error`` frame, not a close (1011).
+
+    Subclasses implement ``receive_json(content)`` as usual; ``content`` is always a dict with a
+    text ``type``. ``send_error`` sends the one error shape.
+    """
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            content = parse_frame(text_data, bytes_data)
+        except FrameError as error:
+            await self.send_error(error.code, error.message, client_id=error.client_id)
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def send_error(self, code: str, message: str, *, client_id: object = None, retry: bool = False) -> None:
+        await self.send_json(frame_error(code, message, client_id=client_id, retry=retry))
 
 
 # --- Routes -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ CSV/XLSX contents included, and the round's websocket messages.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -184,3 +185,95 @@ def _session(user) -> str:
     client = Client()
     client.force_login(user)
     return client.cookies["sessionid"].value
+
+
+# --- Small numbers: no distribution of fewer than 3 answers reaches a panellist -------------------
+
+
+@pytest.fixture
+def two_answers(personas):
+    """A live round whose one item got two identical answers, closed, aggregated and revealed.
+
+    The plan lets 1 answer reach consensus, so the item's value alone would tell each of the two
+    panellists what the other answered."""
+    from tests.workshops.delphi.factories import start_delphi
+    from workshops.delphi.services import round_close, round_reveal, vote_cast
+
+    delphi = start_delphi(personas.cycle, personas.convener, capabilities=1, levels=1, live=True, min_responses=1)
+    [item] = delphi.items
+    for n, person in enumerate((personas.technologist, personas.employer)):
+        vote_cast(round_id=delphi.round.pk, panellist=person, item_id=item.pk, value=2, client_id=f"two-{n}")
+    round_close(round_id=delphi.round.pk, actor=personas.convener)
+    round_aggregate(round_id=delphi.round.pk)
+    round_reveal(round_id=delphi.round.pk, actor=personas.convener, revealed=True)
+    return delphi
+
+
+async def _snapshot(user, round_id) -> dict:
+    cookie = await database_sync_to_async(lambda: _session(user))()
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/rounds/{round_id}/",
+        headers=[
+            (b"origin", b"http://testserver"),
+            (b"host", b"testserver"),
+            (b"cookie", f"sessionid={cookie}".encode()),
+        ],
+    )
+    connected, _ = await ws.connect(timeout=5)
+    assert connected
+    snapshot = await ws.receive_json_from(timeout=5)
+    await ws.disconnect()
+    return snapshot
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_after_close_two_answers_show_no_distribution_in_a_panellists_snapshot(personas, two_answers):
+    item = str(two_answers.items[0].pk)
+    for panellist in (personas.technologist, personas.employer):
+        snapshot = await _snapshot(panellist, two_answers.round.pk)
+        assert snapshot["status"] == "closed" and snapshot["revealed"] is True
+        assert snapshot["distributions"] == {}, panellist.email
+        assert snapshot["progress"]["answers"][item] == 2  # how many answered is not a distribution
+    convener = await _snapshot(personas.convener, two_answers.round.pk)
+    assert convener["distributions"] == {item: [0, 0, 2, 0]}
+
+
+def _results(user, slug):
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("workshops:delphi_results", args=[slug])).content.decode()
+    csv_text = client.get(reverse("workshops:delphi_results_csv", args=[slug])).content.decode()
+    return re.sub(r"<[^>]+>", " ", page), list(csv.DictReader(io.StringIO(csv_text)))
+
+
+def test_after_close_two_answers_show_no_distribution_on_a_panellists_results_page_or_csv(personas, two_answers):
+    slug = personas.cycle.slug
+    for panellist in (personas.technologist, personas.employer):
+        page, [row] = _results(panellist, slug)
+        assert "Practitioner" not in page and "100 %" not in page, panellist.email
+        assert "fewer than 3 answers" in page
+        assert (row["proficiency"], row["proficiency_label"], row["median"], row["iqr"], row["agreement"]) == (
+            ("", "", "", "", "")
+        )
+        assert row["n"] == "2"
+    page, [row] = _results(personas.convener, slug)
+    assert "Practitioner" in page and "100 %" in page
+    assert (row["proficiency"], row["median"], row["agreement"]) == ("2", "2.0", "1.0")
+
+
+def test_live_distributions_reach_panellists_only_from_three_answers(personas):
+    from tests.workshops.delphi.factories import add_panellists, start_delphi
+    from workshops.delphi.selectors import public_quorum, round_access, round_snapshot
+    from workshops.delphi.services import vote_cast
+
+    delphi = start_delphi(personas.cycle, personas.convener, capabilities=1, levels=1, live=True, live_quorum=1)
+    assert public_quorum(delphi.plan) == GROUP_MIN_ANSWERS == 3
+    [item] = delphi.items
+    voters = [personas.technologist, personas.employer, *add_panellists(personas.cycle, 1)]
+    seen = []
+    for n, person in enumerate(voters):
+        vote_cast(round_id=delphi.round.pk, panellist=person, item_id=item.pk, value=n % 4, client_id=f"l{n}")
+        view = round_access(user=personas.technologist, round_id=delphi.round.pk)
+        seen.append(round_snapshot(view=view, user=personas.technologist)["distributions"])
+    assert seen == [{}, {}, {str(item.pk): [1, 1, 1, 0]}]

@@ -7,14 +7,15 @@ listens. Events arrive after commit through ``workshops.realtime``.
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from workshops import realtime
 from workshops.capture.selectors import capture_access
 from workshops.capture.services import CAPTURE_GROUP
 
+LISTEN_ONLY = "This socket only listens: submit statements with the form."
 
-class CaptureConsumer(AsyncJsonWebsocketConsumer):
+
+class CaptureConsumer(realtime.JsonFrameConsumer):
     group: str | None = None
 
     async def connect(self) -> None:
@@ -38,12 +39,11 @@ class CaptureConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
+        # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).
+        if content["type"] == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json(
-                {"type": "error", "message": "This socket only listens: submit statements with the form."}
-            )
+            await self.send_error(realtime.INVALID_REQUEST, LISTEN_ONLY, client_id=content.get("client_id"))
 
     async def capture_event(self, event: dict) -> None:
         await self.send_json({"type": "capture", "action": event["action"], "capabilities": event["capabilities"]})

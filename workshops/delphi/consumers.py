@@ -8,25 +8,78 @@ client messages into ``vote_cast`` calls and group events into client messages.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, DataError, connection
 
 from workshops import realtime
 from workshops.delphi.realtime import register_loop, round_group
-from workshops.delphi.selectors import round_access, round_snapshot
-from workshops.delphi.services import DelphiError, vote_cast
+from workshops.delphi.selectors import MIN_ANSWERS_SHOWN, public_quorum, round_access, round_snapshot
+from workshops.delphi.services import (
+    CLIENT_ID_LIMIT,
+    CLIENT_ID_TOO_LONG,
+    RATIONALE_NOT_TEXT,
+    VALUE_OUT_OF_RANGE,
+    DelphiError,
+    vote_cast,
+)
 
 logger = logging.getLogger(__name__)
 
 BAD_MESSAGE = "Messages must be JSON objects with a known “type” (vote or resync)."
 BAD_VOTE = "A vote needs a client_id (text), an item (number) and a value (0–3)."
+BAD_CLIENT_ID = "A vote's client_id must be text of 1 to 64 characters (a UUID)."
+BAD_ITEM = "A vote's item must be an item id: a JSON integer, not text."
 UNAVAILABLE = "The vote could not be stored just now; it was not recorded. Send it again."
+NOT_STORED = "The vote could not be stored: it was not recorded."
+
+
+def _is_integer(value) -> bool:
+    # A JSON integer: not a boolean (a subclass of int), not a float, not a numeric string.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def vote_fields(content: dict) -> dict:
+    """The arguments of ``vote_cast`` from a ``vote`` frame, with the frame's types checked.
+
+    The service converts form strings (the HTTP path posts text); the socket speaks JSON, where a
+    number is a number: ``"2"``, ``2.0`` and ``true`` are not values, ``"7"`` is not an item id.
+    """
+    client_id = content.get("client_id")
+    if not isinstance(client_id, str) or not client_id:
+        raise DelphiError("invalid_request", BAD_VOTE if client_id is None else BAD_CLIENT_ID)
+    if len(client_id) > CLIENT_ID_LIMIT:
+        raise DelphiError("invalid_request", CLIENT_ID_TOO_LONG)
+    if "item" not in content or "value" not in content:
+        raise DelphiError("invalid_request", BAD_VOTE)
+    if not _is_integer(content["item"]):
+        raise DelphiError("invalid_request", BAD_ITEM)
+    if not _is_integer(content["value"]):
+        raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
+    rationale = content.get("rationale")
+    if rationale is not None and not isinstance(rationale, str):
+        raise DelphiError("invalid_rationale", RATIONALE_NOT_TEXT)
+    return {
+        "item_id": content["item"],
+        "value": content["value"],
+        "rationale": rationale or "",
+        "client_id": client_id,
+    }
+
+
+@lru_cache(maxsize=32)
+def _public_frame(encoded: str, quorum: int) -> str:
+    """A ``distribution`` frame without the items panellists may not see (fewer answers than
+    ``quorum``). Cached: every screen of a process gets the same broadcast, decoded once."""
+    frame = json.loads(encoded)
+    frame["items"] = {k: v for k, v in frame["items"].items() if sum(v) >= quorum}
+    return json.dumps(frame)
 
 
 # Votes wait mostly on the database (a commit is an fsync), so with persistent PostgreSQL
@@ -42,7 +95,7 @@ def _db(func):
     return database_sync_to_async(func, thread_sensitive=False, executor=_executor)
 
 
-class RoundConsumer(AsyncJsonWebsocketConsumer):
+class RoundConsumer(realtime.JsonFrameConsumer):
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, which costs a hop to
         # the sync thread per message: with 200 screens that is 200 hops per broadcast. Group
@@ -66,6 +119,7 @@ class RoundConsumer(AsyncJsonWebsocketConsumer):
         self.user = user
         self.view = view
         self.is_convener = view.is_convener
+        self.quorum = public_quorum(view.plan)
         self.group = round_group(self.round_id)
         register_loop(asyncio.get_running_loop())
         # Register for events first, then load the state: a change in between arrives as an
@@ -83,43 +137,32 @@ class RoundConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(await _db(round_snapshot)(view=self.view, user=self.user))
 
     async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
+        # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).
+        kind = content["type"]
         if kind == "vote":
             await self._vote(content)
         elif kind == "resync":
             await self._send_snapshot()
         else:
-            client_id = content.get("client_id") if isinstance(content, dict) else None
-            await self.send_json(
-                {"type": "error", "client_id": client_id, "code": "invalid_request", "message": BAD_MESSAGE}
-            )
+            await self.send_error("invalid_request", BAD_MESSAGE, client_id=content.get("client_id"))
 
     async def _vote(self, content: dict):
         client_id = content.get("client_id")
-        if not isinstance(client_id, str) or not client_id or "item" not in content or "value" not in content:
-            await self.send_json(
-                {"type": "error", "client_id": client_id, "code": "invalid_request", "message": BAD_VOTE}
-            )
-            return
         try:
-            ack = await _db(vote_cast)(
-                round_id=self.round_id,
-                panellist=self.user,
-                item_id=content.get("item"),
-                value=content.get("value"),
-                rationale=content.get("rationale") or "",
-                client_id=client_id,
-            )
+            fields = vote_fields(content)
+            ack = await _db(vote_cast)(round_id=self.round_id, panellist=self.user, **fields)
         except DelphiError as error:
-            await self.send_json(
-                {"type": "error", "client_id": client_id, "code": error.code, "message": error.message}
-            )
+            await self.send_error(error.code, error.message, client_id=client_id)
+            return
+        except DataError:
+            # Data the database refuses (the checks above should leave none): sending it again
+            # cannot succeed.
+            logger.warning("Vote %s not stored: the database refused its data", client_id, exc_info=True)
+            await self.send_error("invalid_request", NOT_STORED, client_id=client_id)
             return
         except DatabaseError:
             logger.warning("Vote %s not stored: database unavailable", client_id, exc_info=True)
-            await self.send_json(
-                {"type": "error", "client_id": client_id, "code": "unavailable", "message": UNAVAILABLE, "retry": True}
-            )
+            await self.send_error("unavailable", UNAVAILABLE, client_id=client_id, retry=True)
             return
         await self.send_json(ack.as_message())
 
@@ -130,7 +173,12 @@ class RoundConsumer(AsyncJsonWebsocketConsumer):
         if self.is_convener:
             await self.send(text_data=event["distribution_all"])
         elif event["distribution_public"] is not None:
-            await self.send(text_data=event["distribution_public"])
+            public = event["distribution_public"]
+            if self.view.plan.live_quorum < MIN_ANSWERS_SHOWN:
+                # The broadcast applies the plan's live quorum; below the anonymity floor the
+                # items with fewer answers are taken out here.
+                public = _public_frame(public, self.quorum)
+            await self.send(text_data=public)
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])

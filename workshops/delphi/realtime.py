@@ -52,7 +52,7 @@ def _interval() -> float:
 
 def round_state_messages(round_id: int) -> list[dict]:
     """Group messages describing the round now (its state, and whether it closed)."""
-    from workshops.delphi.selectors import distributions_visible, plan_for, round_counts, round_progress
+    from workshops.delphi.selectors import distributions_visible, plan_for, public_quorum, round_counts, round_progress
     from workshops.models import Round
 
     rnd = Round.objects.select_related("cycle").get(pk=round_id)
@@ -60,7 +60,7 @@ def round_state_messages(round_id: int) -> list[dict]:
     counts = round_counts(round_id)
     progress = round_progress(rnd=rnd, plan=plan, counts=counts)
     progress["revealed"] = rnd.results_revealed
-    quorum = max(plan.live_quorum, 1)
+    quorum = public_quorum(plan)  # never fewer answers than the anonymity floor
     # One group message carries both progress and distributions (half the channel-layer traffic);
     # each consumer turns it into the frames its viewer may see.
     # One group message carries progress and distributions, already encoded (one json.dumps per

@@ -1,8 +1,11 @@
 """Reads of the Delphi: who may see a round, its progress, snapshots, grids, feedback and results.
 
 Anonymity is decided here: nothing returned to a panellist carries another panellist's answer;
-distributions are counts only, and counts split by stakeholder group are suppressed below
-``GROUP_MIN_ANSWERS``. Only the convener's views list individual answers.
+distributions are counts only, and a panellist never sees the distribution (counts, median,
+IQR, agreement, the value reached) of an item with fewer than ``MIN_ANSWERS_SHOWN`` answers —
+live or after the round closed — nor counts of a stakeholder group with fewer (with two answers,
+each panellist could read the other's). The convener sees everything. Only the convener's views
+list individual answers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from cycles.selectors import DashboardScope, WaitingItem
 from workshops.delphi.aggregation import Rule, item_statistics
 from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResult, Proficiency, Round, Vote
 
-GROUP_MIN_ANSWERS = 3
+#: The anonymity floor: the fewest answers whose distribution a panellist may see (per item, and
+#: per stakeholder group within an item). The one constant; the plan screen and docs quote it.
+MIN_ANSWERS_SHOWN = 3
+GROUP_MIN_ANSWERS = MIN_ANSWERS_SHOWN  # the same floor, by its older name
 ROUND_NOT_IN_CYCLE = "There is no such round in this cycle."
 
 
@@ -162,12 +168,24 @@ def distributions_visible(*, rnd: Round, plan: DelphiPlan, is_convener: bool) ->
     return plan.is_live and rnd.results_revealed
 
 
+def public_quorum(plan: DelphiPlan) -> int:
+    """The answers an item needs before panellists see its distribution: the plan's live quorum,
+    never below the anonymity floor."""
+    return max(plan.live_quorum, MIN_ANSWERS_SHOWN)
+
+
+def shown_to(*, n: int | None, is_convener: bool) -> bool:
+    """Whether a viewer may see the distribution (and statistics) of ``n`` answers."""
+    return is_convener or (n or 0) >= MIN_ANSWERS_SHOWN
+
+
 def round_distributions(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]] | None = None,
                         is_convener: bool = False) -> dict[str, list[int]]:  # fmt: skip
-    """Counts per item that meet the live quorum (the convener sees every item)."""
+    """Counts per item: every item with answers for the convener; for panellists only items with
+    at least ``public_quorum`` answers (the live quorum, never below the anonymity floor)."""
     counts = counts if counts is not None else round_counts(rnd.pk)
-    quorum = 0 if is_convener else max(plan.live_quorum, 0)
-    return {str(k): v for k, v in counts.items() if sum(v) >= max(quorum, 1)}
+    quorum = 1 if is_convener else public_quorum(plan)
+    return {str(k): v for k, v in counts.items() if sum(v) >= quorum}
 
 
 def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
@@ -235,6 +253,32 @@ def _coded(counts: list[int] | None) -> list[tuple] | None:
     return [(PROFICIENCY_CODES[v], label, counts[v]) for v, label in Proficiency.choices]
 
 
+@dataclass(frozen=True)
+class WithheldResult:
+    """What a panellist sees of an item's result with fewer answers than the anonymity floor: its
+    round and number of answers, no statistics."""
+
+    round: Round
+    n: int
+    median: None = None
+    iqr: None = None
+    agreement: None = None
+    counts: tuple = ()
+    withheld: bool = True
+
+
+def _withheld_feedback(result: ItemResult, rnd: Round, mine: int | None, rationales: list[str]) -> dict:
+    return {
+        "result": WithheldResult(round=rnd, n=result.n),
+        "counts": [],
+        "max_count": 1,
+        "mine": mine,
+        "rationales": rationales,
+        "groups": [],
+        "withheld": True,
+    }
+
+
 def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     """The voting grid: capabilities × role levels of the round, with the viewer's own answers, the
     number of answers per item, the live distribution where the viewer may see it and (in later
@@ -257,6 +301,9 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         before = dict(Vote.objects.filter(round=previous, panellist=user).values_list("item_id", "value"))
         notes = _rationales(previous.pk, results)
         for item_id, result in results.items():
+            if not shown_to(n=result.n, is_convener=view.is_convener):
+                feedback[item_id] = _withheld_feedback(result, previous, before.get(item_id), notes.get(item_id, []))
+                continue
             feedback[item_id] = {
                 "result": result,
                 "counts": [
@@ -331,8 +378,12 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
     return {"levels": levels, "rows": grid, "progress": progress}
 
 
-def consensus_results(*, cycle: Cycle) -> list[dict]:
-    """The agreed proficiency per capability × role level and how it was reached."""
+def consensus_results(*, cycle: Cycle, is_convener: bool = False) -> list[dict]:
+    """The agreed proficiency per capability × role level and how it was reached.
+
+    For a panellist (``is_convener=False``) an item whose last result has fewer answers than the
+    anonymity floor shows its outcome and number of answers only: no value, median, IQR or
+    agreement (``withheld``)."""
     items = list(
         DelphiItem.objects.filter(cycle=cycle)
         .select_related("capability", "role_level")
@@ -351,6 +402,10 @@ def consensus_results(*, cycle: Cycle) -> list[dict]:
             value = int(np.ceil(result.median - 0.5))
         else:
             value = None
+        withheld = result is not None and not shown_to(n=result.n, is_convener=is_convener)
+        if withheld:
+            value = None
+            result = WithheldResult(round=result.round, n=result.n)
         rows.append(
             {
                 "item": item,
@@ -362,6 +417,7 @@ def consensus_results(*, cycle: Cycle) -> list[dict]:
                 "value": value,
                 "value_label": Proficiency(value).label if value is not None else "",
                 "result": result,
+                "withheld": withheld,
             }
         )
     return rows

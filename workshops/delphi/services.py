@@ -36,7 +36,10 @@ VALUE_OUT_OF_RANGE = "A proficiency must be 0 (Not needed), 1 (Awareness), 2 (Pr
 NOT_A_MEMBER = "You are not a member of this cycle."
 NOT_A_VOTER = "Your role in this cycle does not vote in this Delphi."
 CLIENT_ID_TOO_LONG = "The client id must be at most 64 characters."
+CLIENT_ID_NOT_TEXT = "The client id must be text without control characters."
 RATIONALE_TOO_LONG = "A rationale must be at most {limit} characters."
+RATIONALE_NOT_TEXT = "A rationale must be text."
+RATIONALE_BAD_CHARACTER = "A rationale cannot contain a NUL character or an unpaired surrogate."
 ROUND_STILL_OPEN = "Round {number} is still open: close it before opening another."
 NO_ITEMS = "There is nothing to vote on yet: accept capabilities and define role levels first."
 MAX_ROUNDS_REACHED = "The plan allows {max_rounds} rounds and all of them have run."
@@ -50,6 +53,9 @@ VOTING_ROLE_CHOICES = [Role.TECHNOLOGIST, Role.EMPLOYER, Role.EDUCATOR]
 DEFAULT_VOTING_ROLES = [str(Role.TECHNOLOGIST), str(Role.EMPLOYER)]
 RATIONALE_LIMIT = 2000
 CLIENT_ID_LIMIT = 64
+#: Item ids are database keys: anything outside a 32-bit key is no item (and must not reach SQL,
+#: where it would overflow the column instead of being refused).
+ITEM_ID_MAX = 2**31 - 1
 
 
 class DelphiError(Exception):
@@ -325,14 +331,25 @@ def _as_int(value, code: str, message: str) -> int:
     raise DelphiError(code, message)
 
 
+def _storable(text: str) -> bool:
+    """Text the database can store: no NUL (PostgreSQL refuses it) and valid UTF-8 (no lone surrogate)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def vote_cast(
     *,
     round_id: int,
     panellist: User,
     item_id: object,
     value: object,
-    rationale: str = "",
-    client_id: str = "",
+    rationale: object = "",
+    client_id: object = "",
     now: datetime | None = None,
 ) -> VoteAck:
     """Record (or change) a panellist's answer to one item of an open round. See the module doc."""
@@ -340,10 +357,19 @@ def vote_cast(
     if value not in (0, 1, 2, 3):
         raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
     item_id = _as_int(item_id, "item_not_in_round", ITEM_NOT_IN_ROUND)
-    client_id = str(client_id or "")
+    if not 0 < item_id <= ITEM_ID_MAX:
+        raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
+    client_id = "" if client_id is None else client_id
+    if not isinstance(client_id, str) or not _storable(client_id) or not client_id.isprintable():
+        raise DelphiError("invalid_request", CLIENT_ID_NOT_TEXT)
     if len(client_id) > CLIENT_ID_LIMIT:
         raise DelphiError("invalid_request", CLIENT_ID_TOO_LONG)
-    rationale = (rationale or "").strip()
+    rationale = "" if rationale is None else rationale
+    if not isinstance(rationale, str):
+        raise DelphiError("invalid_rationale", RATIONALE_NOT_TEXT)
+    if not _storable(rationale):
+        raise DelphiError("invalid_rationale", RATIONALE_BAD_CHARACTER)
+    rationale = rationale.strip()
     if len(rationale) > RATIONALE_LIMIT:
         raise DelphiError("invalid_rationale", RATIONALE_TOO_LONG.format(limit=RATIONALE_LIMIT))
     now = now or timezone.now()

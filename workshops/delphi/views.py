@@ -78,9 +78,14 @@ def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if plan.is_locked:
         for field in form.fields.values():
             field.disabled = True
-    return render(
-        request, "workshops/delphi/plan.html", {"cycle": access.cycle, "access": access, "plan": plan, "form": form}
-    )
+    context = {
+        "cycle": access.cycle,
+        "access": access,
+        "plan": plan,
+        "form": form,
+        "min_shown": selectors.MIN_ANSWERS_SHOWN,
+    }
+    return render(request, "workshops/delphi/plan.html", context)
 
 
 @login_required
@@ -225,8 +230,9 @@ def facilitator(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 @login_required
 def results(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
-    rows = selectors.consensus_results(cycle=access.cycle)
-    return render(request, "workshops/delphi/results.html", {"cycle": access.cycle, "access": access, "rows": rows})
+    rows = selectors.consensus_results(cycle=access.cycle, is_convener=access.is_convener)
+    context = {"cycle": access.cycle, "access": access, "rows": rows, "min_shown": selectors.MIN_ANSWERS_SHOWN}
+    return render(request, "workshops/delphi/results.html", context)
 
 
 @login_required
@@ -239,7 +245,8 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
         ["capability_ref", "capability", "role_level", "proficiency", "proficiency_label", "outcome", "round",
          "n", "median", "iqr", "agreement"]
     )  # fmt: skip
-    for row in selectors.consensus_results(cycle=access.cycle):
+    # A panellist's download withholds what their results page withholds (items with too few answers).
+    for row in selectors.consensus_results(cycle=access.cycle, is_convener=access.is_convener):
         result = row["result"]
         writer.writerow(
             [
@@ -263,4 +270,5 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
     data = selectors.delphi_report(cycle=access.cycle)
-    return render(request, "workshops/delphi/report.html", {"cycle": access.cycle, "access": access, **data})
+    context = {"cycle": access.cycle, "access": access, "min_shown": selectors.MIN_ANSWERS_SHOWN, **data}
+    return render(request, "workshops/delphi/report.html", context)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from workshops import realtime
 from workshops.fops.selectors import fop_for_member
@@ -20,7 +19,7 @@ from workshops.fops.services import FOP_GROUP
 LISTEN_ONLY = "This socket only listens: change the FOP with the page's forms."
 
 
-class FOPConsumer(AsyncJsonWebsocketConsumer):
+class FOPConsumer(realtime.JsonFrameConsumer):
     group: str | None = None
     name: str = ""
 
@@ -59,10 +58,11 @@ class FOPConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content, **kwargs) -> None:
-        if isinstance(content, dict) and content.get("type") == "ping":
+        # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).
+        if content["type"] == "ping":
             await self.send_json({"type": "pong"})
         else:
-            await self.send_json({"type": "error", "message": LISTEN_ONLY})
+            await self.send_error(realtime.INVALID_REQUEST, LISTEN_ONLY, client_id=content.get("client_id"))
 
     # --- group events ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from workshops.delphi.selectors import distributions_visible, plan_for
+from workshops.delphi.selectors import distributions_visible, plan_for, shown_to
 from workshops.fops import providers as fop_providers
 from workshops.models import (
     Capability,
@@ -48,6 +48,11 @@ class CapabilityTrace:
     matches_available: bool
 
 
+def _shown(result: ItemResult | None, is_convener: bool) -> ItemResult | None:
+    """A round's result of an item as this viewer may see it: none of fewer than 3 answers for panellists."""
+    return result if result is not None and shown_to(n=result.n, is_convener=is_convener) else None
+
+
 def capability_trace(*, capability: Capability, is_convener: bool) -> CapabilityTrace:
     cycle = capability.cycle
     sources = list(
@@ -83,7 +88,7 @@ def capability_trace(*, capability: Capability, is_convener: bool) -> Capability
             rows.append(
                 RoundRow(
                     round=rnd,
-                    result=results.get((rnd.pk, item.pk)) if visible else None,
+                    result=_shown(results.get((rnd.pk, item.pk)), is_convener) if visible else None,
                     visible=visible,
                     votes=votes.get((rnd.pk, item.pk), []),
                 )

@@ -17,6 +17,7 @@ from tests.workshops.delphi.factories import (
     start_delphi,
 )
 from workshops.delphi.consumers import BAD_VOTE
+from workshops.delphi.selectors import MIN_ANSWERS_SHOWN
 from workshops.delphi.services import (
     ITEM_NOT_IN_ROUND,
     NOT_A_MEMBER,
@@ -24,6 +25,7 @@ from workshops.delphi.services import (
     ROUND_NOT_OPEN,
     VALUE_OUT_OF_RANGE,
     round_close,
+    vote_cast,
 )
 from workshops.models import Round, Vote
 from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, round_ws_path
@@ -143,8 +145,15 @@ async def test_a_vote_updates_another_panellists_progress_without_revealing_who_
     assert progress["panellists"]["started"] == 1
     assert progress["sequence"] >= ack["sequence"]
     distribution = await until(emp, "distribution")
-    assert distribution["items"][str(live.items[0].pk)] == [0, 0, 1, 0]
+    assert str(live.items[0].pk) not in distribution["items"]  # one answer: below the anonymity floor
+    others = await database_sync_to_async(add_panellists)(personas.cycle, 2)
+    for n, person in enumerate(others):
+        await database_sync_to_async(vote_cast)(
+            round_id=live.round.pk, panellist=person, item_id=live.items[0].pk, value=n
+        )
     seen = [progress, distribution, *await drain(emp)]
+    last = [m for m in seen if m["type"] == "distribution"][-1]
+    assert last["items"][str(live.items[0].pk)] == [1, 1, 1, 0]  # three answers: shown
     text = json.dumps(seen)
     assert personas.technologist.email not in text and "Mine" not in text
     assert all("panellist" not in m and "user" not in m for m in seen)
@@ -272,8 +281,6 @@ async def test_a_reconnect_yields_a_snapshot_equal_to_the_database(personas, liv
     await ws.send_json_to({"type": "vote", "client_id": "v-change", "item": live.items[0].pk, "value": 3})
     await until(ws, "ack")
     other = await database_sync_to_async(add_panellists)(personas.cycle, 1)
-    from workshops.delphi.services import vote_cast
-
     await database_sync_to_async(vote_cast)(
         round_id=live.round.pk, panellist=other[0], item_id=live.items[1].pk, value=0
     )
@@ -294,7 +301,7 @@ async def test_a_reconnect_yields_a_snapshot_equal_to_the_database(personas, liv
         dist = {}
         for item in live.items:
             counts = [Vote.objects.filter(round=rnd, item=item, value=v).count() for v in range(4)]
-            if sum(counts):
+            if sum(counts) >= MIN_ANSWERS_SHOWN:  # a panellist's snapshot: the anonymity floor
                 dist[str(item.pk)] = counts
         return rnd.sequence, mine, answers, dist
 
