@@ -426,7 +426,9 @@ def priority_fops(run: MatchRun, threshold: float | None = None) -> list[Priorit
     if analysis is None:
         return []
     entries = _fop_entries(run)
-    fops = FOP.objects.in_bulk(list(entries))
+    from workshops.fops.selectors import with_labels  # noqa: PLC0415 - labels the page shows, one query
+
+    fops = {f.pk: f for f in with_labels(FOP.objects.filter(pk__in=list(entries)), run.cycle_id)}
     capability_index = {int(c): i for i, c in enumerate(analysis.capability_ids)}
     unsupported_ids = {int(c) for c, ok in zip(analysis.capability_ids, analysis.served, strict=True) if not ok}
     capabilities = Capability.objects.in_bulk(list(unsupported_ids))

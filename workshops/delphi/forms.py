@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from workshops.delphi.selectors import MIN_ANSWERS_SHOWN
 from workshops.delphi.services import VOTING_ROLE_CHOICES
 from workshops.models import DelphiPlan
 
@@ -17,8 +18,9 @@ class DelphiPlanForm(forms.Form):
         help_text="Members with these roles answer the rounds; everyone else follows progress.",
     )
     min_responses = forms.IntegerField(
-        label="Minimum answers per item", min_value=1, max_value=1000, initial=3,
-        help_text="An item with fewer answers cannot reach consensus.",
+        label="Minimum answers per item", min_value=MIN_ANSWERS_SHOWN, max_value=1000, initial=3,
+        help_text=f"An item with fewer answers cannot reach consensus (at least {MIN_ANSWERS_SHOWN}: with fewer, "
+        "a panellist could read another's answer from the result).",
     )  # fmt: skip
     agreement_percent = forms.IntegerField(
         label="Agreement needed (%)", min_value=1, max_value=100, initial=70,

@@ -315,3 +315,14 @@ def test_the_delphi_report_agrees_its_verbs_and_nouns_with_one_of_each(personas,
     text = " ".join(personas.client_for(personas.convener).get(url("delphi_report")).content.decode().split())
     assert "1 item reached consensus, 1 was stable without consensus" in text
     assert "and 1 is still undecided" in text
+
+
+def test_the_plan_refuses_a_minimum_below_the_anonymity_floor(personas):
+    from workshops.delphi.selectors import MIN_ANSWERS_SHOWN, plan_for
+
+    data = {"voting_roles": ["employer"], "min_responses": MIN_ANSWERS_SHOWN - 1, "agreement_percent": 70,
+            "iqr_max": 1, "max_rounds": 3, "stability_threshold": 15, "feedback_mode": "classic", "live_quorum": 3}  # fmt: skip
+    response = personas.client_for(personas.convener).post(url("delphi_plan"), data)
+    assert "The plan was not saved" in response.content.decode()
+    assert f"greater than or equal to {MIN_ANSWERS_SHOWN}" in response.content.decode()
+    assert plan_for(personas.cycle).min_responses != MIN_ANSWERS_SHOWN - 1
