@@ -218,8 +218,13 @@ class Round(models.Model):
         return self.status == self.Status.OPEN and not self.is_past_deadline
 
     @property
+    def shown_status(self) -> str:
+        """The status every screen and the socket show: an open round past its deadline reads closed."""
+        return self.Status.CLOSED if self.status == self.Status.OPEN and self.is_past_deadline else self.status
+
+    @property
     def status_label(self) -> str:
-        return "Closed" if self.status == self.Status.OPEN and self.is_past_deadline else self.get_status_display()
+        return self.Status(self.shown_status).label
 
 
 class Vote(models.Model):

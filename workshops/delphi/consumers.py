@@ -8,10 +8,8 @@ client messages into ``vote_cast`` calls and group events into client messages.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -20,7 +18,7 @@ from django.db import DatabaseError, DataError, connection
 
 from workshops import realtime
 from workshops.delphi.realtime import register_loop, round_group
-from workshops.delphi.selectors import MIN_ANSWERS_SHOWN, public_quorum, round_access, round_snapshot
+from workshops.delphi.selectors import round_access, round_snapshot
 from workshops.delphi.services import (
     CLIENT_ID_LIMIT,
     CLIENT_ID_TOO_LONG,
@@ -73,15 +71,6 @@ def vote_fields(content: dict) -> dict:
     }
 
 
-@lru_cache(maxsize=32)
-def _public_frame(encoded: str, quorum: int) -> str:
-    """A ``distribution`` frame without the items panellists may not see (fewer answers than
-    ``quorum``). Cached: every screen of a process gets the same broadcast, decoded once."""
-    frame = json.loads(encoded)
-    frame["items"] = {k: v for k, v in frame["items"].items() if sum(v) >= quorum}
-    return json.dumps(frame)
-
-
 # Votes wait mostly on the database (a commit is an fsync), so with persistent PostgreSQL
 # connections (DB_CONN_MAX_AGE > 0, as in production) a room's votes run side by side on threads
 # and connections of their own. Otherwise every call runs on Django's one sync thread: SQLite
@@ -119,7 +108,6 @@ class RoundConsumer(realtime.JsonFrameConsumer):
         self.user = user
         self.view = view
         self.is_convener = view.is_convener
-        self.quorum = public_quorum(view.plan)
         self.group = round_group(self.round_id)
         register_loop(asyncio.get_running_loop())
         # Register for events first, then load the state: a change in between arrives as an
@@ -173,12 +161,8 @@ class RoundConsumer(realtime.JsonFrameConsumer):
         if self.is_convener:
             await self.send(text_data=event["distribution_all"])
         elif event["distribution_public"] is not None:
-            public = event["distribution_public"]
-            if self.view.plan.live_quorum < MIN_ANSWERS_SHOWN:
-                # The broadcast applies the plan's live quorum; below the anonymity floor the
-                # items with fewer answers are taken out here.
-                public = _public_frame(public, self.quorum)
-            await self.send(text_data=public)
+            # Already without items below the anonymity floor (realtime.py applies public_quorum).
+            await self.send(text_data=event["distribution_public"])
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])

@@ -144,7 +144,7 @@ def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]]
         "type": "progress",
         "round": rnd.pk,
         "sequence": rnd.sequence,
-        "status": live_status(rnd),
+        "status": rnd.shown_status,
         "answers": {str(k): sum(v) for k, v in counts.items()},
         "panellists": {
             "eligible": eligible,
@@ -152,11 +152,6 @@ def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]]
             "finished": sum(1 for n in per_panellist if n >= n_items and n_items),
         },
     }
-
-
-def live_status(rnd: Round) -> str:
-    """The round's status as every screen shows it: past its deadline an open round reads closed."""
-    return Round.Status.CLOSED if rnd.status == Round.Status.OPEN and rnd.is_past_deadline else rnd.status
 
 
 def distributions_visible(*, rnd: Round, plan: DelphiPlan, is_convener: bool) -> bool:
@@ -207,7 +202,7 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         "type": "snapshot",
         "round": rnd.pk,
         "number": rnd.number,
-        "status": live_status(rnd),
+        "status": rnd.shown_status,
         "sequence": progress["sequence"],
         "deadline": rnd.deadline.isoformat() if rnd.deadline else None,
         "feedback_mode": plan.feedback_mode,
