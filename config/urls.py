@@ -4,6 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("workshops.join.urls")),
     path("", include("cycles.urls")),
     path("", include("workshops.urls")),
     path("", include("matching.urls")),

@@ -194,6 +194,8 @@ class Round(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     results_revealed = models.BooleanField(default=False)
+    # The item the convener is discussing in the room (presenter mode); panellists' phones may jump to it.
+    discussing = models.ForeignKey(DelphiItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     aggregated_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every committed change so snapshots carry a sequence number.
     sequence = models.BigIntegerField(default=0)
@@ -225,6 +227,40 @@ class Round(models.Model):
     @property
     def status_label(self) -> str:
         return self.Status(self.shown_status).label
+
+
+class JoinCode(models.Model):
+    """A short code (and its QR) that lands a person on a live screen: a Delphi round or a capture
+    workshop. Members join at once; with ``open_join``, anyone holding the code may sign up by email
+    and becomes a normal member with the preset role and stakeholder group (workshops/join/)."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="join_codes")
+    code = models.CharField(max_length=12, unique=True)
+    round = models.OneToOneField(Round, null=True, blank=True, on_delete=models.CASCADE, related_name="join_code")
+    workshop = models.OneToOneField(Workshop, null=True, blank=True, on_delete=models.CASCADE, related_name="join_code")
+    open_join = models.BooleanField(default=False)
+    role = models.CharField(max_length=20, blank=True, help_text="The role of people who sign up with the code.")
+    group = models.CharField(max_length=20, blank=True, help_text="Their stakeholder group.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(round__isnull=False, workshop__isnull=True)
+                | models.Q(round__isnull=True, workshop__isnull=False),
+                name="join_code_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class Vote(models.Model):

@@ -21,6 +21,7 @@ from accounts.models import User
 from cycles.access import CONVENER_ONLY, ONLY_CONVENER, require_role
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.services.audit import audit_record
+from workshops.join.services import join_code_for_round
 from workshops.models import Capability, DelphiItem, DelphiPlan, ItemResult, Round, Vote, VoteReceipt
 
 logger = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def _round_open(*, cycle: Cycle, actor: User | None, deadline: datetime | None, 
         results_revealed=plan.is_live,
     )
     rnd.items.set(proposed)
+    join_code_for_round(rnd=rnd, actor=actor)
     if not plan.is_locked:
         plan.locked_at = now
         plan.save(update_fields=["locked_at"])
