@@ -33,11 +33,11 @@ run: demo
 	@echo ""
 	@echo "Demo logins (password: foresight-demo):"
 	@echo "  convener@demo.test  technologist@demo.test  employer@demo.test  educator@demo.test  observer@demo.test"
-	@echo "Serving http://$(HOST):$(PORT)  (HTTP and websockets; Ctrl-C to stop)"
-	DEBUG_PAGES=$(DEBUG_PAGES) $(PY) manage.py runserver --insecure $(HOST):$(PORT)
+	@echo "Serving http://$(HOST):$(PORT)  (HTTP and websockets) with a Celery worker beside it; Ctrl-C stops both"
+	DEBUG_PAGES=$(DEBUG_PAGES) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.run start
 
 serve: install
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.run start
 
 # Debian's Chromium drives the browser tests; installed once if it is missing (never `playwright install`).
 browser:

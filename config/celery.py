@@ -1,4 +1,5 @@
-"""The Celery app. Embedded default: tasks run in-process (CELERY_TASK_ALWAYS_EAGER)."""
+"""The Celery app. The broker is Redis in services mode, a SQLite file in the embedded default
+(config/settings.py); `make run` starts a worker with the beat scheduler inside it."""
 
 import os
 

@@ -1,8 +1,9 @@
 """Settings read from the environment.
 
-Nothing set gives the embedded default: SQLite file, in-memory channel layer, Celery tasks run
-in-process. ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to the Redis channel layer and a
-real Celery broker. Every knob goes through a tiny typed helper that fails loudly on a bad value.
+Nothing set gives the embedded default: SQLite file, in-memory channel layer, and a Celery worker
+(started beside the web server by ``make run``) fed through a SQLite file, so no service needs
+installing. ``DATABASE_URL`` switches to PostgreSQL, ``REDIS_URL`` to the Redis channel layer and
+the Redis broker. Every knob goes through a tiny typed helper that fails loudly on a bad value.
 """
 
 from __future__ import annotations
@@ -176,11 +177,14 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Celery: with no broker configured, tasks run in-process (eager) so the embedded default needs
-# nothing else running.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+# Celery. Long work never runs inside a request: in services mode Redis is the broker; in the
+# embedded default kombu's SQLAlchemy transport keeps the queue in a SQLite file of its own
+# (var/celery-broker.sqlite3), and `make run` starts the worker beside the web server. Tests run
+# tasks in-process (tests/conftest.py); CELERY_TASK_ALWAYS_EAGER=true does the same anywhere.
+BROKER_SQLITE_PATH = Path(env_str("CELERY_BROKER_SQLITE", str(BASE_DIR / "var" / "celery-broker.sqlite3")))
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or f"sqla+sqlite:///{BROKER_SQLITE_PATH}")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not bool(REDIS_URL))
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -190,6 +194,12 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # queue that Delphi aggregation and emails use.
 CELERY_TASK_ROUTES = {"matching.tasks.*": {"queue": "matching"}, "workshops.tasks.propose_fops": {"queue": "matching"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # kombu hands the SQLAlchemy transport's options to create_engine, which takes none of these.
+    # The worker polls the queue table every second: a queued job starts within a second.
+    BROKER_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Delphi live rooms: seconds between coalesced progress broadcasts, and the database threads that
 # take votes off the event loop in each ASGI process.
 DELPHI_PROGRESS_INTERVAL = env_float("DELPHI_PROGRESS_INTERVAL", 0.5)

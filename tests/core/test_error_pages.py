@@ -145,7 +145,10 @@ def test_make_run_serves_the_products_pages_not_the_technical_ones():
     makefile = (ROOT / "Makefile").read_text()
     run = makefile.split("\nrun: demo\n", 1)[1].split("\n\n", 1)[0]
     assert "run: DEBUG_PAGES ?= false" in makefile and "DEBUG_PAGES=$(DEBUG_PAGES)" in run
-    assert "--insecure" in run  # static files still served with Django's DEBUG off
+    # make run starts Procfile.run's web server (and its worker); static files still served with DEBUG off.
+    assert "Procfile.run" in run
+    web = next(line for line in (ROOT / "Procfile.run").read_text().splitlines() if line.startswith("web:"))
+    assert "runserver --insecure" in web
 
     first, html = _unknown_page_in_a_fresh_process(DEBUG_PAGES="false")
     assert first == "False 404"

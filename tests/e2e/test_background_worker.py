@@ -1,0 +1,126 @@
+"""The embedded default with a real Celery worker (issue 12): a long job leaves the page at once,
+shows its progress while a separate worker process computes it, and its result appears by itself.
+
+Unlike the other browser tests (whose server runs tasks in-process), this one starts its own
+daphne and a real worker as `make run` does, on the same test database: in the embedded default
+the broker is kombu's SQLAlchemy transport on a SQLite file; in services mode it is Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connections
+from playwright.sync_api import expect
+
+from cycles.models import Membership, Role
+from matching.importers import import_framework
+from tests.factories import PASSWORD, CycleFactory, MembershipFactory, UserFactory
+from tests.faults.services import PYTHON, ManagedProcess, celery_process, spare_port
+from tests.matching.frameworks import write_esco
+from tests.workshops.fops.factories import build_needs
+from workshops.models import FOP
+
+pytestmark = pytest.mark.e2e
+
+OCCUPATIONS = [
+    (
+        "cold chain logistics coordinator",
+        "Coordinates refrigerated transport and storage of temperature-sensitive goods.",
+    ),
+    ("quality assurance manager", "Ensures products meet quality standards through audits and quality systems."),
+    ("automation engineer", "Designs and programmes robotic and automated manufacturing systems."),
+    ("data integration specialist", "Connects instruments and software systems so data flows to one platform."),
+]
+
+
+def _env(tmp_path) -> dict[str, str]:
+    """The two processes' environment: this test database, a real broker, nothing in-process."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST", "DJANGO_"))}
+    db = connections["default"].settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        env["SQLITE_PATH"] = str(db["NAME"])
+        env.pop("DATABASE_URL", None)
+        env["CELERY_BROKER_SQLITE"] = str(tmp_path / "celery-broker.sqlite3")
+    else:
+        url = urlsplit(os.environ["DATABASE_URL"])
+        env["DATABASE_URL"] = url._replace(path=f"/{db['NAME']}").geturl()
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "RATELIMIT_ENABLE": "false",
+            "DEBUG": "true",
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def runserver_process(*, port: int, env: dict[str, str], log_dir) -> ManagedProcess:
+    """The web server exactly as `make run` starts it (Procfile.run), static files included."""
+    import urllib.request
+
+    argv = [PYTHON, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"]
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+
+    return ManagedProcess("web", argv, env=env, log_dir=log_dir, ready=ready)
+
+
+@pytest.fixture
+def worker_site(transactional_db, tmp_path, settings):
+    """daphne and a Celery worker, as `make run` starts them, on this test's database."""
+    env = _env(tmp_path)
+    port = spare_port()
+    web = runserver_process(port=port, env=env, log_dir=tmp_path).start()
+    worker = celery_process(name="worker", env=env, log_dir=tmp_path).start(timeout=120)
+    yield f"http://127.0.0.1:{port}", worker
+    for process in (web, worker):
+        process.stop()
+
+
+@pytest.fixture
+def convener(transactional_db, settings, tmp_path):
+    # The server processes verify passwords with the production hashers, not the tests' MD5.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    cycle = CycleFactory(slug="worker-cycle")
+    user = UserFactory(email="convener@worker.test")
+    user.set_password(PASSWORD)
+    user.save()
+    MembershipFactory(cycle=cycle, user=user, role=Role.CONVENER, status=Membership.Status.ACTIVE)
+    build_needs(cycle)
+    occupations = [(name, text, f"{2000 + n}.1") for n, (name, text) in enumerate(OCCUPATIONS)]
+    import_framework("esco", str(write_esco(tmp_path / "esco", occupations=occupations)))
+    return cycle, user
+
+
+def test_propose_fops_returns_at_once_shows_progress_and_the_worker_delivers(worker_site, convener, new_page):
+    base, worker = worker_site
+    cycle, user = convener
+    page = new_page(base_url=base)
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+    page.goto(f"/cycles/{cycle.slug}/fops/propose/")
+    page.get_by_role("button", name="Propose FOPs").click()
+    # The page is back before the work is done: it says the run is queued or running, in words
+    # and a progress bar, and the worker (another process) has the job.
+    status = page.locator("#fop-run-status")
+    expect(status).to_contain_text(re.compile("Queued…|Proposing FOPs…"), timeout=5_000)
+    expect(status.get_by_role("progressbar")).to_be_visible(timeout=5_000)
+    assert not FOP.objects.filter(cycle=cycle).exists()
+
+    # The box polls by itself; the proposals appear when the worker ends (model load included).
+    expect(status).to_contain_text("Latest run done", timeout=180_000)
+    assert FOP.objects.filter(cycle=cycle).exists()
+    assert "propose_fops" in worker.log_text()
