@@ -61,3 +61,18 @@ def apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             widget = form.fields[name].widget
             if "is-invalid" not in widget.attrs.get("class", ""):
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+def autofocus_next(form: forms.BaseForm, *, away_from: tuple[forms.BaseForm, ...] = ()) -> None:
+    """Put the page's one ``autofocus`` on the field the person fills next: the first with an error,
+    else the first still empty (a name the inviter typed is filled in, so the password is next).
+    ``away_from``: other forms of the page, whose autofocus (Django's login form has one) goes."""
+    for other in (form, *away_from):
+        for field in other.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+    names = [name for name, field in form.fields.items() if not field.widget.is_hidden and not field.disabled]
+    target = next((n for n in names if n in form.errors), None)
+    if target is None:
+        target = next((n for n in names if form[n].value() in (None, "")), None)
+    if target is not None:
+        form.fields[target].widget.attrs["autofocus"] = True

@@ -61,7 +61,9 @@ class ReopenForm(BootstrapMixin, forms.Form):
 
 class InvitationForm(BootstrapMixin, forms.Form):
     email = forms.EmailField(label="Email address")
-    role = forms.ChoiceField(choices=Role.choices)
+    # No role preselected: the first in the list is Convener, and a hurried convener would hand
+    # someone the whole cycle. An empty choice makes them pick ("This field is required").
+    role = forms.ChoiceField(choices=[("", "Choose a role…"), *Role.choices])
     name = forms.CharField(max_length=150, required=False, label="Name (optional)")
     organisation_name = forms.CharField(max_length=200, required=False, label="Organisation (optional)")
     group = forms.ChoiceField(
@@ -89,12 +91,25 @@ class SolutionForm(BootstrapMixin, forms.Form):
 SCORES = [(n, str(n)) for n in range(1, 6)]
 
 
+SCORE_MISSING = "Choose a score from 1 to 5."
+
+
 class RatingForm(BootstrapMixin, forms.Form):
+    """One solution's row of the rating form (prefixed ``s<solution id>``)."""
+
     impact = forms.TypedChoiceField(
-        choices=SCORES, coerce=int, widget=forms.RadioSelect, label="Impact (1 low – 5 high)"
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Impact (1 low – 5 high)",
+        error_messages={"required": SCORE_MISSING},
     )
     feasibility = forms.TypedChoiceField(
-        choices=SCORES, coerce=int, widget=forms.RadioSelect, label="Feasibility (1 low – 5 high)"
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Feasibility (1 low – 5 high)",
+        error_messages={"required": SCORE_MISSING},
     )
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Comment (optional)")
 

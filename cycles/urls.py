@@ -29,7 +29,6 @@ urlpatterns = [
     path("cycles/<slug:slug>/solutions/", solutions.solutions, name="solutions"),
     path("cycles/<slug:slug>/solutions/rate/", solutions.solution_rate_list, name="solution_rate"),
     path("cycles/<slug:slug>/solutions/results/", solutions.solution_results, name="solution_results"),
-    path("cycles/<slug:slug>/solutions/<int:pk>/rate/", solutions.solution_rate, name="solution_rate_one"),
     path(
         "cycles/<slug:slug>/solutions/<int:pk>/prioritise/", solutions.solution_prioritise, name="solution_prioritise"
     ),

@@ -6,6 +6,9 @@ charts show the pages' numbers.
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from django.utils.html import escape
 
 FONT = "font-family='Helvetica, Arial, sans-serif'"
@@ -97,9 +100,10 @@ def bar_svg(spec: dict, *, width: int = 640) -> str:
         plot_y, plot_h = legend_bottom + 8, 200
         height = int(plot_y + plot_h + 70)
         group_w = plot_w / len(labels)
-        for tick in range(5):
-            value = top * tick / 4
-            y = plot_y + plot_h - plot_h * tick / 4
+        counts = not percent and all(float(v or 0).is_integer() for ds in datasets for v in ds["data"])
+        top, ticks = _count_ticks(top) if counts else (top, [top * tick / 4 for tick in range(5)])
+        for value in ticks:
+            y = plot_y + plot_h - plot_h * value / top
             out.append(f"<line x1='{plot_x}' y1='{y:.1f}' x2='{plot_x + plot_w}' y2='{y:.1f}' stroke='#dee2e6'/>")
             out.append(_text(plot_x - 4, y + 3, _fmt(value, percent), size=8, anchor="end"))
         for i, label in enumerate(labels):
@@ -211,6 +215,14 @@ def chart_svg(spec: dict) -> str:
     if kind == "doughnut":
         return doughnut_svg(spec)
     return bar_svg(spec)
+
+
+def _count_ticks(peak: float) -> tuple[float, list[float]]:
+    """A count axis: (its top, its ticks), whole numbers at a round step (1, 2, 5, 10, 20, ...)."""
+    steps = (m * 10**e for e in itertools.count() for m in (1, 2, 5))
+    step = next(s for s in steps if peak / s <= 5)
+    top = step * max(1, math.ceil(peak / step))
+    return float(top), [float(v) for v in range(0, top + 1, step)]
 
 
 def _fmt(value: float, percent: bool) -> str:

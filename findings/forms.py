@@ -35,8 +35,9 @@ class ActionItemForm(forms.ModelForm):
             "action": forms.Textarea(attrs={"rows": 3}),
             "expected_result": forms.Textarea(attrs={"rows": 2}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
-            "fops": forms.SelectMultiple(attrs={"size": 6}),
-            "capabilities": forms.SelectMultiple(attrs={"size": 6}),
+            # Checkboxes in a scrolling list with a filter box (app.js), not a Ctrl-click list box.
+            "fops": forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+            "capabilities": forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         }
         labels = {"fops": "Linked FOPs", "capabilities": "Linked capabilities", "expected_result": "Expected result"}
 
@@ -60,7 +61,7 @@ class ActionItemForm(forms.ModelForm):
             "capabilities"
         ].help_text = "Submitted and accepted capabilities; rejected and merged ones are not listed."
         for name, field in self.fields.items():
-            css = "form-select" if isinstance(field.widget, forms.Select | forms.SelectMultiple) else "form-control"
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
             if name in ("fops", "capabilities"):
                 field.required = False

@@ -1,7 +1,7 @@
 from django import forms
 
 from core.forms import BootstrapMixin
-from matching import services
+from matching import selectors, services
 from matching.models import FrameworkVersion, MatchReview
 
 
@@ -10,6 +10,8 @@ class MatchRunForm(BootstrapMixin, forms.Form):
         queryset=FrameworkVersion.objects.select_related("framework").order_by("framework__kind", "-imported_at"),
         label="Reference framework version",
         empty_label=None,
+        help_text="Preset to the framework of this cycle's last run (Skills England/IfATE for a first run), "
+        "at its newest version.",
     )
     threshold = forms.FloatField(
         min_value=0.0,
@@ -31,12 +33,11 @@ class MatchRunForm(BootstrapMixin, forms.Form):
         min_value=1, max_value=50, initial=services.DEFAULT_TOP_K, label="Matches kept per capability"
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, cycle, **kwargs):
         super().__init__(*args, **kwargs)
-        versions = list(self.fields["framework_version"].queryset)
-        ifate = next((v for v in versions if v.framework.kind == "ifate"), None)
-        if ifate and not self.is_bound:
-            self.initial.setdefault("framework_version", ifate.pk)
+        default = selectors.default_framework_version(cycle)
+        if default is not None and not self.is_bound:
+            self.initial.setdefault("framework_version", default.pk)
 
 
 class ThresholdForm(BootstrapMixin, forms.Form):

@@ -77,6 +77,24 @@ def runs_for_cycle(cycle: Cycle) -> QuerySet[MatchRun]:
     return MatchRun.objects.filter(cycle=cycle).select_related("framework_version__framework", "created_by")
 
 
+def has_capabilities_to_match(cycle: Cycle) -> bool:
+    """Whether a run of ``cycle`` would compare anything: a FOP's capability, or (before FOPs) an
+    accepted capability (as ``services.run_capabilities`` chooses them)."""
+    if FOP.objects.filter(cycle=cycle).exists():
+        return Capability.objects.filter(fops__cycle=cycle).exists()
+    return Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).exists()
+
+
+def default_framework_version(cycle: Cycle) -> FrameworkVersion | None:
+    """The version a new match run of ``cycle`` starts from: the newest version of the cycle's
+    framework, which is the one its latest run used (a convener who changed it keeps their choice),
+    else Skills England (IfATE), else the newest import of any framework."""
+    last = MatchRun.objects.filter(cycle=cycle).select_related("framework_version").order_by("-created_at", "-id")
+    kind = last.values_list("framework_version__framework__kind", flat=True).first() or Framework.Kind.IFATE
+    newest = FrameworkVersion.objects.order_by("-imported_at", "-id")
+    return newest.filter(framework__kind=kind).first() or newest.filter(framework__kind=Framework.Kind.IFATE).first()
+
+
 def run_of_cycle(cycle: Cycle, run_id: int) -> MatchRun | None:
     """One of the cycle's runs (None for another cycle's run id)."""
     return (

@@ -55,7 +55,7 @@ def frameworks(request: HttpRequest) -> HttpResponse:
 def runs(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug, roles=RUN_ROLES if request.method == "POST" else None)
     cycle = access.cycle
-    form = MatchRunForm(request.POST or None)
+    form = MatchRunForm(request.POST or None, cycle=cycle)
     if request.method == "POST" and form.is_valid():
         try:
             run = services.match_run_create(cycle=cycle, created_by=request.user, **form.cleaned_data)
@@ -66,15 +66,17 @@ def runs(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("matching:run_detail", slug=cycle.slug, run_id=run.pk)
     if request.method == "POST":
         messages.error(request, "The match run was not started: check the form.")
+    runs = selectors.runs_for_cycle(cycle)
     return render(
         request,
         "matching/runs.html",
         {
             "cycle": cycle,
             "access": access,
-            "runs": selectors.runs_for_cycle(cycle),
+            "runs": runs,
             "form": form,
             "can_run": access.can(*RUN_ROLES),
+            "nothing_to_match": not runs.exists() and not selectors.has_capabilities_to_match(cycle),
         },
         status=400 if request.method == "POST" else 200,
     )

@@ -34,12 +34,19 @@ from cycles.services.prepare import (
     workshop_delete,
     workshop_save,
 )
-from cycles.services.solutions import solution_propose, solution_rate, solution_set_prioritised
+from cycles.services.solutions import (
+    RatingsNotSaved,
+    solution_propose,
+    solution_rate,
+    solution_set_prioritised,
+    solutions_rate,
+)
 
 __all__ = [
     "PHASE_GUARDS",
     "BulkInviteError",
     "PhaseGuardError",
+    "RatingsNotSaved",
     "RowError",
     "audit_record",
     "cycle_create",
@@ -66,6 +73,7 @@ __all__ = [
     "solution_propose",
     "solution_rate",
     "solution_set_prioritised",
+    "solutions_rate",
     "workshop_delete",
     "workshop_save",
 ]

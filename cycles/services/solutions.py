@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -68,6 +70,44 @@ def solution_rate(
         defaults={"impact": impact, "feasibility": feasibility, "comment": comment.strip()},
     )
     return rating
+
+
+class RatingsNotSaved(Exception):
+    """Some rows of a whole rating form were refused, so none was saved.
+    ``errors``: {solution id: the ValidationError of that row}."""
+
+    def __init__(self, errors: dict[int, ValidationError]):
+        super().__init__(f"{len(errors)} rating(s) refused")
+        self.errors = errors
+
+
+@transaction.atomic
+def solutions_rate(*, cycle: Cycle, rater: User, ratings: Mapping[Solution, Mapping]) -> list[SolutionRating]:
+    """Record the rater's scores of several solutions at once, all or none: each row goes through
+    ``solution_rate``; if any is refused, RatingsNotSaved names them and nothing is kept. A row
+    equal to the rater's stored rating is left alone. Returns the ratings that changed."""
+    require_role(cycle, rater, CONTRIBUTOR_ROLES, ONLY_CONTRIBUTORS.format(act="rate solutions"))
+    phase = _current_phase(cycle.pk)
+    if phase != Phase.IDENTIFY:
+        raise ValidationError(RATE_ONLY_IN_IDENTIFY.format(phase=phase.label))
+    stored = {
+        r.solution_id: (r.impact, r.feasibility, r.comment)
+        for r in SolutionRating.objects.filter(rater=rater, solution__in=[s.pk for s in ratings])
+    }
+    changed, errors = [], {}
+    for solution, scores in ratings.items():
+        if solution.cycle_id != cycle.pk:
+            raise ValueError(f"Solution {solution.pk} is not a solution of {cycle.slug}.")
+        row = (scores.get("impact"), scores.get("feasibility"), (scores.get("comment") or "").strip())
+        if stored.get(solution.pk) == row:
+            continue
+        try:
+            changed.append(solution_rate(solution=solution, rater=rater, **scores))
+        except ValidationError as exc:
+            errors[solution.pk] = exc
+    if errors:
+        raise RatingsNotSaved(errors)  # leaving the transaction by an exception undoes the rows saved
+    return changed
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.forms import apply_errors
 from core.pages import login_required, render_page
@@ -17,6 +17,17 @@ from cycles.forms import CycleForm, ReopenForm
 from cycles.models import Phase
 
 CREATE_NOT_ALLOWED = "Only conveners and site staff can create a cycle."
+# What entering each phase means, said before the convener confirms "Advance to <phase>".
+ADVANCE_EFFECTS = {
+    Phase.IDENTIFY: "proposing solutions closes, members rate each solution's impact and feasibility, "
+    "and you prioritise the ones to take forward.",
+    Phase.PREPARE: "rating closes and the prioritised solutions stand; you convene the specialists, set the "
+    "supply-chain partners and role levels, and schedule the workshops.",
+    Phase.CARRY_OUT: "the workshops run: capability capture, Delphi proficiency rounds, FOP ratification and "
+    "KSB tagging, then matching against current provision.",
+    Phase.COMMUNICATE: "the findings pages, downloads and report open to every member, and you can share them.",
+    Phase.CAUSE_ACTION: "the action plan opens: who acts, when, and what should result.",
+}
 
 
 @login_required
@@ -85,6 +96,7 @@ def _phase_context(access) -> dict:
         "cycle": cycle,
         "access": access,
         "next_phase": Phase(nxt) if nxt else None,
+        "advance_effect": ADVANCE_EFFECTS.get(nxt, ""),
         "missing": services.phase_missing(cycle=cycle, phase=nxt) if nxt and access.is_convener else [],
         "reopen_form": ReopenForm(cycle=cycle) if access.is_convener and cycle.phase > Phase.CONSIDER else None,
         "phases": Phase.choices,
@@ -99,9 +111,15 @@ def cycle_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def phase_advance(request: HttpRequest, slug: str) -> HttpResponse:
+    """GET: the confirmation (what entering the next phase means); POST: advance."""
     access = get_cycle_for_convener(request, slug)
+    if request.method == "GET":
+        context = _phase_context(access)
+        if context["next_phase"] is None:
+            return redirect("cycles:cycle_detail", slug)
+        return render(request, "cycles/phase_advance.html", context)
     try:
         cycle = services.phase_advance(cycle=access.cycle, actor=request.user)
     except services.PhaseGuardError as exc:

@@ -162,6 +162,8 @@ def build_page(
     context = context or FindingsContext(cycle)
     match = context.match(parse_threshold(params))
     result = page.builder(context.data, params, match)
+    if not result.missing and not context.data.capabilities:
+        result.missing = "capabilities"  # every page reads the capabilities first
     for chart in result.charts:
         chart["dom_id"] = f"chart-{chart['id']}"
     for table in result.tables:

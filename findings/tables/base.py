@@ -133,6 +133,16 @@ class Filter:
             return [str(v) for v in self.value]
         return [] if self.value in (None, "") else [str(self.value)]
 
+    all_label = "All"  # what a multi filter with nothing ticked means
+
+    @property
+    def summary(self) -> str:
+        """What a multi filter's closed list says is chosen: "All", one or two names, or "3 chosen"."""
+        chosen = [label for value, label in self.choices if value in self.values]
+        if not chosen:
+            return self.all_label
+        return ", ".join(chosen) if len(chosen) <= 2 else f"{len(chosen)} chosen"
+
 
 @dataclass
 class Figure:
@@ -151,6 +161,7 @@ class PageData:
     charts: list[dict] = field(default_factory=list)
     notice: str = ""
     needs_match_run: bool = False  # matching data missing: the page says so and links to a match run
+    missing: str = ""  # what else the cycle lacks for this page: a key of findings.empty_states.STEPS
     extra: dict = field(default_factory=dict)
 
     def table(self, key: str | None = None) -> Table | None:

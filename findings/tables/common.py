@@ -14,6 +14,16 @@ PROFICIENCY_COLOURS = {0: "#868e96", 1: "#4a90c8", 2: "#2166ac", 3: "#08306b"}
 SERIES_COLOURS = ["#0b4f6c", "#b3461f", "#3a7d44", "#6f42c1", "#c9a227", "#1f77b4", "#8c564b", "#e377c2", "#17becf"]
 
 
+def capability_gap(data: CycleData, *, classified: bool = False) -> str:
+    """What the cycle lacks before its capabilities can be shown (a key of findings.empty_states.STEPS):
+    any capability at all, or (``classified``) one classified to a function."""
+    if not data.capabilities:
+        return "capabilities"
+    if classified and not any(c.function for c in data.capabilities):
+        return "classification"
+    return ""
+
+
 def pct(part: float, whole: float) -> float | None:
     return None if not whole else 100.0 * part / whole
 

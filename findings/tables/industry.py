@@ -11,6 +11,7 @@ from findings.tables.base import Column, Figure, PageData, Params, Table
 from findings.tables.common import (
     SERIES_COLOURS,
     UNCLASSIFIED,
+    capability_gap,
     function_filter,
     function_names,
     function_of,
@@ -107,7 +108,14 @@ def overview(data: CycleData, params: Params, match: MatchView | None) -> PageDa
         if r["key"] in ("capabilities", "fops", "partners", "role_levels", "ksb_links")
     ]
     notice = "" if match else "Standards and provision counts appear once a match run has been completed."
-    return PageData("overview", "Data capture overview", tables=[table], figures=figures, notice=notice)
+    return PageData(
+        "overview",
+        "Data capture overview",
+        tables=[table],
+        figures=figures,
+        notice=notice,
+        missing=capability_gap(data),
+    )
 
 
 def functions(data: CycleData, params: Params, match: MatchView | None) -> PageData:
@@ -126,8 +134,8 @@ def functions(data: CycleData, params: Params, match: MatchView | None) -> PageD
                 names.append(name)
         if not any(c.function for c in data.capabilities):
             notice = (
-                "No capability of this cycle is classified to a function yet, so the duties of current "
-                "standards cannot be classified (each takes the function of its nearest classified capability)."
+                "The current-state proxy waits for the classification too: each duty of a current standard "
+                "takes the function of its nearest classified capability."
             )
     else:
         notice = "The current-state proxy (duties of current standards classified to functions) needs a match run."
@@ -203,6 +211,7 @@ def functions(data: CycleData, params: Params, match: MatchView | None) -> PageD
         notice=notice,
         needs_match_run=match is None,
         figures=[Figure("Capabilities shown", len(caps))],
+        missing=capability_gap(data, classified=True),
     )
 
 
@@ -259,6 +268,12 @@ def partners(data: CycleData, params: Params, match: MatchView | None) -> PageDa
         "horizontal": True,
     }
     without_partner = sum(1 for c in data.capabilities if not c.partner_ids and keep_capability(c, func))
+    missing = capability_gap(data)
+    if not missing and not data.partners:
+        missing = "partners"
+    elif not missing and not any(c.partner_ids for c in data.capabilities):
+        missing = "partner_links"
+    missing = missing or capability_gap(data, classified=True)  # by function, every count is "Unclassified"
     return PageData(
         "partners",
         "Capabilities by supply-chain partner",
@@ -267,6 +282,7 @@ def partners(data: CycleData, params: Params, match: MatchView | None) -> PageDa
         charts=[chart],
         figures=[Figure("Capabilities with no partner recorded", without_partner)],
         notice="A capability that applies to several partners counts once for each of them.",
+        missing=missing,
     )
 
 
@@ -343,7 +359,8 @@ def highlighted(data: CycleData, params: Params, match: MatchView | None) -> Pag
             Column("source", "Provision from"),
         ],
         rows,
-        empty_message="No capability of this cycle is highlighted yet.",
+        empty_message="No capability of this cycle is highlighted yet: a highlight and its reason come with "
+        "a published report's data, or a site administrator sets them.",
     )
     if match is not None:
         notice = ""
@@ -359,6 +376,7 @@ def highlighted(data: CycleData, params: Params, match: MatchView | None) -> Pag
         tables=[table],
         notice=notice,
         extra={"cards": cards, "key": "Expert = 3, Practitioner = 2, Awareness = 1"},
+        missing=capability_gap(data),
     )
 
 

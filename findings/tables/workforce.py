@@ -12,6 +12,7 @@ from findings.tables.common import (
     PROFICIENCY_COLOURS,
     PROFICIENCY_LEVELS,
     SERIES_COLOURS,
+    capability_gap,
     fop_choice,
     function_filter,
     function_of,
@@ -116,6 +117,7 @@ def proficiency(data: CycleData, params: Params, match: MatchView | None) -> Pag
         filters=[source_filter],
         charts=[chart],
         notice=notice,
+        missing="" if rows else "consensus",
     )
 
 
@@ -170,6 +172,7 @@ def fop_matrix(data: CycleData, params: Params, match: MatchView | None) -> Page
         filters=[level, prio, partner, func],
         figures=[Figure("FOPs shown", len(fops)), Figure("Capabilities shown", len(rows))],
         extra={"proficiency_columns": [f"prof_{f.id}" for f in fops]},
+        missing="" if data.fops else "fops",
     )
 
 
@@ -232,7 +235,8 @@ def fop_detail(data: CycleData, params: Params, match: MatchView | None) -> Page
         filters=[level, prio, fop_filter],
         figures=figures,
         extra={"fop": fop},
-        notice="" if fops else "This cycle has no FOPs yet.",
+        notice="" if fops or not data.fops else "No FOP matches these filters.",
+        missing="" if data.fops else "fops",
     )
 
 
@@ -292,6 +296,7 @@ def fop_distribution(data: CycleData, params: Params, match: MatchView | None) -
             Figure("FOPs counted", len(fops)),
             Figure("Capabilities needed by no FOP", sum(1 for r in rows if not r["total"])),
         ],
+        missing="" if data.fops else "fops",
     )
 
 
@@ -384,6 +389,7 @@ def ksb(data: CycleData, params: Params, match: MatchView | None) -> PageData:
             Figure("Capabilities shown", len(caps)),
             Figure("Capabilities with at least one tag", sum(1 for c in caps if c.id in data.tags_by_capability)),
         ],
+        missing=capability_gap(data) or ("" if data.tag_uses else "tags"),
     )
 
 

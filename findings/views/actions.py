@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from core.pages import login_required
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Cycle
+from findings.empty_states import empty_state
 from findings.forms import ActionItemForm
 from findings.models import ActionItem, Horizon
 from findings.selectors import action_items
@@ -50,6 +51,7 @@ def _render_list(request: HttpRequest, cycle: Cycle, *, access=None, share_token
         "horizon": horizon,
         "status": status,
         "can_edit": bool(access and access.is_convener),
+        "empty": None if groups or horizon or status else empty_state("actions", cycle, access),
     }
     template = "findings/actions.html#plan" if request.htmx else "findings/actions.html"
     return render(request, template, context)

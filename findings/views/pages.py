@@ -8,6 +8,7 @@ from django.shortcuts import render
 from core.pages import login_required
 from cycles.access import get_cycle_for_member
 from cycles.models import Cycle
+from findings.empty_states import empty_state
 from findings.exports import file_stem, page_xlsx, table_csv
 from findings.provision import start_match_run_url
 from findings.selectors import active_share_link
@@ -39,6 +40,7 @@ def _nav():
 def _render_page(request: HttpRequest, cycle: Cycle, key: str, *, access=None, share_token: str = "") -> HttpResponse:
     page = _page_or_404(key)
     data = build_page(key, cycle, request.GET)
+    empty = empty_state(data.missing, cycle, access)
     context = {
         "cycle": cycle,
         "access": access,
@@ -47,6 +49,12 @@ def _render_page(request: HttpRequest, cycle: Cycle, key: str, *, access=None, s
         "data": data,
         "nav": _nav(),
         "match_run_url": start_match_run_url(cycle) if access and access.is_convener else None,
+        "empty": empty,
+        # Nothing at all to show (and no filter to blame): the empty state stands alone, without
+        # filters or tables of zeros.
+        "show_results": empty is None
+        or any(t.rows for t in data.tables)
+        or any(request.GET.get(f.name) for f in data.filters),
     }
     template = "findings/page.html#results" if request.htmx and not request.htmx.boosted else "findings/page.html"
     return render(request, template, context)
@@ -80,7 +88,14 @@ def _render_index(request: HttpRequest, cycle: Cycle, *, access=None, share_toke
     return render(
         request,
         "findings/index.html",
-        {"cycle": cycle, "access": access, "share_token": share_token, "nav": _nav(), "overview": overview},
+        {
+            "cycle": cycle,
+            "access": access,
+            "share_token": share_token,
+            "nav": _nav(),
+            "overview": overview,
+            "empty": empty_state(overview.missing, cycle, access),
+        },
     )
 
 

@@ -36,3 +36,42 @@ document.addEventListener("htmx:afterSettle", (event) => {
     target.focus({ preventScroll: true });
   }
 });
+
+// A long list of checkboxes ([data-choice-filter="<the box's accessible name>"]) gets a box that hides the choices
+// whose label does not contain what is typed. Without this file the whole list stays, scrollable.
+(function () {
+  const setUp = (list) => {
+    if (list.dataset.choiceFilterReady) return;
+    list.dataset.choiceFilterReady = "1";
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "form-control form-control-sm mb-2 choice-filter";
+    input.placeholder = "Type to filter the list…";
+    input.setAttribute("aria-label", list.dataset.choiceFilter);
+    input.autocomplete = "off";
+    const rows = () => list.querySelectorAll(".form-check");
+    input.addEventListener("input", (event) => {
+      event.stopPropagation(); // typing here filters the list; it is not a change of the form
+      const wanted = input.value.trim().toLowerCase();
+      rows().forEach((row) => { row.hidden = !!wanted && !row.textContent.toLowerCase().includes(wanted); });
+    });
+    input.addEventListener("change", (event) => event.stopPropagation());
+    input.addEventListener("keydown", (event) => { if (event.key === "Enter") event.preventDefault(); });
+    list.prepend(input);
+  };
+  const scan = (root) => (root || document).querySelectorAll("[data-choice-filter]").forEach(setUp);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => scan());
+  else scan();
+  document.addEventListener("htmx:afterSettle", (event) => scan(event.detail.target));
+})();
+
+// A link with data-dialog="ID" opens that <dialog> instead of going to its page (the same
+// confirmation, as a page of its own, is what the link leads to without this file).
+document.addEventListener("click", (event) => {
+  const opener = event.target.closest && event.target.closest("a[data-dialog]");
+  if (!opener) return;
+  const dialog = document.getElementById(opener.dataset.dialog);
+  if (!dialog || typeof dialog.showModal !== "function") return;
+  event.preventDefault();
+  dialog.showModal();
+});

@@ -70,6 +70,9 @@
     if (spec.percent) {
       scales[valueAxis].max = 100;
       scales[valueAxis].ticks = { callback: (v) => v + " %" };
+    } else {
+      // Every other bar chart counts things (capabilities, FOPs, tags): whole-number ticks only.
+      scales[valueAxis].ticks = { precision: 0 };
     }
     return {
       type: "bar",
@@ -100,6 +103,24 @@
       charts.set(canvas.dataset.chart, new Chart(canvas, config(spec)));
     });
   }
+
+  // Multi-choice filters: the closed list says what is ticked; a click elsewhere or Escape closes it.
+  document.addEventListener("change", (event) => {
+    const box = event.target.closest && event.target.closest(".filter-multi");
+    if (!box || event.target.type !== "checkbox") return;
+    const summary = box.querySelector("summary");
+    const ticked = [...box.querySelectorAll("input[type=checkbox]:checked")].map((c) => c.labels[0].textContent.trim());
+    summary.textContent = !ticked.length ? summary.dataset.all : ticked.length <= 2 ? ticked.join(", ") : `${ticked.length} chosen`;
+  });
+  const closeFilters = (except) => document.querySelectorAll(".filter-multi-details[open]").forEach((d) => {
+    if (d !== except) d.open = false;
+  });
+  document.addEventListener("click", (event) => closeFilters(event.target.closest && event.target.closest(".filter-multi-details")));
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const open = document.querySelector(".filter-multi-details[open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
+  });
 
   document.addEventListener("DOMContentLoaded", () => draw(document));
   document.addEventListener("htmx:afterSettle", (event) => draw(event.detail.target));

@@ -290,7 +290,7 @@ def test_proposing_rating_and_prioritising_through_the_pages(personas):
     assert "Closed automated systems" in response.content.decode()
     solution = Solution.objects.get()
     Cycle.objects.filter(pk=personas.cycle.pk).update(phase=Phase.IDENTIFY)
-    rate_url = reverse("cycles:solution_rate_one", args=["cycle-a", solution.pk])
+    rate_url = reverse("cycles:solution_rate", args=["cycle-a"])
     bad = technologist.post(
         rate_url, {f"s{solution.pk}-impact": "9", f"s{solution.pk}-feasibility": "2"}, headers={"HX-Request": "true"}
     )
@@ -299,6 +299,7 @@ def test_proposing_rating_and_prioritising_through_the_pages(personas):
         rate_url, {f"s{solution.pk}-impact": "4", f"s{solution.pk}-feasibility": "2"}, headers={"HX-Request": "true"}
     )
     assert f'id="rate-{solution.pk}"' in good.content.decode() and solution.ratings.get().impact == 4
+    assert "Saved your ratings of 1 solution." in good.content.decode()
     results = (
         personas.client_for(personas.convener)
         .get(reverse("cycles:solution_results", args=["cycle-a"]))

@@ -26,8 +26,9 @@ def test_a_convener_creates_a_cycle_invites_a_technologist_and_advances_to_prepa
     expect(convener.locator("#messages")).to_contain_text("It starts in Consider")
     cycle = Cycle.objects.get(title="Robotic fill-finish by 2030")
 
-    # Advancing straight away is refused, and the page says why.
+    # Advancing straight away is refused, and the page says why (Advance asks first).
     convener.get_by_role("button", name="Advance to Identify").click()
+    convener.get_by_role("dialog").get_by_role("button", name="Advance to Identify").click()
     expect(convener.locator("#messages")).to_contain_text("Identify cannot start yet")
 
     # Consider: propose a candidate solution (through the cycle navigation).
@@ -69,6 +70,7 @@ def test_a_convener_creates_a_cycle_invites_a_technologist_and_advances_to_prepa
     # Consider → Identify (an htmx form: the phase panel is replaced in place).
     convener.goto(f"/cycles/{cycle.slug}/")
     convener.get_by_role("button", name="Advance to Identify").click()
+    convener.get_by_role("dialog").get_by_role("button", name="Advance to Identify").click()
     expect(convener.locator("#messages")).to_contain_text("now in Identify")
 
     # The technologist rates the solution.
@@ -76,8 +78,8 @@ def test_a_convener_creates_a_cycle_invites_a_technologist_and_advances_to_prepa
     card = invitee.locator("section", has_text="Robotic aseptic filling")
     card.get_by_role("group", name=re.compile("Impact")).get_by_label("4").check()
     card.get_by_role("group", name=re.compile("Feasibility")).get_by_label("3").check()
-    card.get_by_role("button", name=re.compile("Save my rating")).click()
-    expect(invitee.locator("#messages")).to_contain_text("Saved your rating")
+    invitee.get_by_role("button", name="Save my ratings").click()
+    expect(invitee.locator("#messages")).to_contain_text("Saved your ratings of 1 solution")
 
     # The convener prioritises it on the results page, then Identify → Prepare.
     convener.goto(f"/cycles/{cycle.slug}/solutions/results/")
@@ -86,6 +88,7 @@ def test_a_convener_creates_a_cycle_invites_a_technologist_and_advances_to_prepa
     expect(convener.get_by_role("button", name=re.compile("^Prioritised"))).to_be_visible()
     convener.goto(f"/cycles/{cycle.slug}/")
     convener.get_by_role("button", name="Advance to Prepare").click()
+    convener.get_by_role("dialog").get_by_role("button", name="Advance to Prepare").click()
     expect(convener.locator("#messages")).to_contain_text("now in Prepare")
     expect(convener.locator(".phase-badge")).to_contain_text("Prepare")
 

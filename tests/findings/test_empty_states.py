@@ -1,7 +1,9 @@
 """What the findings say when there is nothing to say (issue 13): no match run, nothing that fits,
 and which capabilities the action plan offers."""
 
-from cycles.models import Role
+from django.test import Client
+
+from cycles.models import Role, SupplyChainPartner
 from findings.models import ActionItem
 from matching.models import MatchRun
 from tests.factories import CycleFactory, MembershipFactory, UserFactory
@@ -93,3 +95,128 @@ def test_editing_an_action_still_shows_its_link_to_a_since_merged_capability(min
     text = page_text(client_for(mini_people["convener"]).get(f"/cycles/mini/actions/{item.pk}/edit/"))
     assert "C7 A merged duplicate. (merged)" in text  # marked, so the convener sees it and can unlink it
     assert "A rejected statement." not in text
+
+
+# --- Empty states that lead somewhere (issue 13, item 18) ------------------------------------------
+
+
+def _bare_cycle(slug="bare", capabilities=()):
+    """A cycle with a convener, an educator and an observer, and the given capabilities (no FOPs,
+    no partners, no tags, no Delphi)."""
+    cycle = CycleFactory(slug=slug, title="Bare cycle")
+    people = {}
+    for role in (Role.CONVENER, Role.EDUCATOR, Role.OBSERVER):
+        people[role] = UserFactory(email=f"{role}@{slug}.test")
+        MembershipFactory(cycle=cycle, user=people[role], role=role)
+    for i, statement in enumerate(capabilities, start=1):
+        Capability.objects.create(cycle=cycle, ref=f"C{i}", statement=statement, status="accepted")
+    return cycle, people
+
+
+def _link(response, text: str) -> str | None:
+    """The href of the link whose text starts with ``text``."""
+    import re
+
+    found = re.search(rf'<a [^>]*href="([^"]+)"[^>]*>\s*{re.escape(text)}', response.content.decode())
+    return found.group(1) if found else None
+
+
+def test_the_by_function_page_of_an_unclassified_cycle_links_to_classification(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods.", "Track shipments."])
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/functions/")
+    text = page_text(response)
+    assert "None of this cycle's capabilities is classified to a function yet" in text
+    assert _link(response, "Classify them on the capture board") == "/cycles/bare/capture/?status=all"
+    observer = client_for(people[Role.OBSERVER]).get("/cycles/bare/findings/functions/")
+    assert "The convener classifies each capability" in page_text(observer)
+    assert _link(observer, "Classify them on the capture board") is None  # told who acts, not sent there
+
+
+def test_a_findings_page_of_a_cycle_without_capabilities_links_to_capture_and_shows_no_zeros(db):
+    _cycle, people = _bare_cycle()
+    for key in ("functions", "partners", "highlighted", "capability_matches", "without_provision"):
+        response = client_for(people[Role.CONVENER]).get(f"/cycles/bare/findings/{key}/")
+        text = page_text(response)
+        assert "No capability statement has been captured for this cycle yet." in text, key
+        assert _link(response, "Open the capture board") == "/cycles/bare/capture/", key
+        for claim in ("Nothing to show for these filters", "Capabilities shown 0", "Start a match run"):
+            assert claim not in text, (key, claim)
+        assert 'aria-label="Filters"' not in response.content.decode(), key  # nothing to filter
+    home = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/")
+    assert _link(home, "Open the capture board") == "/cycles/bare/capture/"
+    educator = page_text(client_for(people[Role.EDUCATOR]).get("/cycles/bare/findings/functions/"))
+    assert "Technologists submit capability statements on the capture board" in educator
+
+
+def test_the_partners_page_links_to_prepare_when_the_cycle_has_no_partners(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods."])
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/partners/")
+    assert "This cycle has no supply-chain partners yet." in page_text(response)
+    assert _link(response, "Add the supply-chain partners") == "/cycles/bare/prepare/partners/"
+
+
+def test_the_partners_page_links_to_the_capture_board_when_no_capability_has_a_partner(db):
+    cycle, people = _bare_cycle(capabilities=["Design pods."])
+    SupplyChainPartner.objects.create(cycle=cycle, name="NHS workforce")
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/partners/")
+    assert "No capability is linked to a supply-chain partner yet." in page_text(response)
+    assert _link(response, "Assign partners on the capture board") == "/cycles/bare/capture/?status=all"
+
+
+def test_the_proficiency_page_links_to_the_delphi_rounds(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods."])
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/proficiency/")
+    assert "No proficiency has been agreed yet" in page_text(response)
+    assert _link(response, "Go to the Delphi rounds") == "/cycles/bare/delphi/"
+    assert "The convener opens the Delphi rounds" in page_text(
+        client_for(people[Role.OBSERVER]).get("/cycles/bare/findings/proficiency/")
+    )
+
+
+def test_the_fop_pages_link_to_the_fops_when_there_are_none(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods."])
+    for key in ("fop_matrix", "fop_detail", "fop_distribution"):
+        response = client_for(people[Role.CONVENER]).get(f"/cycles/bare/findings/{key}/")
+        text = page_text(response)
+        assert "This cycle has no future occupational profiles (FOPs) yet." in text, key
+        assert _link(response, "Propose the FOPs") == "/cycles/bare/fops/", key
+        assert "Nothing to show for these filters" not in text, key
+
+
+def test_the_ksb_page_sends_educators_to_tagging(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods."])
+    response = client_for(people[Role.EDUCATOR]).get("/cycles/bare/findings/ksb/")
+    assert "No capability has a Knowledge, Skill or Behaviour tag yet." in page_text(response)
+    assert _link(response, "Tag the capabilities") == "/cycles/bare/tags/"
+    observer = page_text(client_for(people[Role.OBSERVER]).get("/cycles/bare/findings/ksb/"))
+    assert "Educators tag each capability" in observer
+
+
+def test_a_shared_findings_page_says_who_acts_without_a_link(db):
+    from findings.services import share_link_create
+
+    _cycle, people = _bare_cycle()
+    link = share_link_create(cycle=_cycle, actor=people[Role.CONVENER], label="Board")
+    response = Client().get(f"/share/{link.token}/functions/")
+    assert "No capability statement has been captured for this cycle yet." in page_text(response)
+    assert _link(response, "Open the capture board") is None
+
+
+def test_an_empty_action_plan_links_the_convener_to_the_first_action(db):
+    _cycle, people = _bare_cycle()
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/actions/")
+    assert "No action is in the plan yet." in page_text(response)
+    assert _link(response, "Add the first action") == "/cycles/bare/actions/new/"
+    observer = page_text(client_for(people[Role.OBSERVER]).get("/cycles/bare/actions/"))
+    assert "The convener adds the actions in Cause action" in observer
+    filtered = page_text(client_for(people[Role.CONVENER]).get("/cycles/bare/actions/?horizon=long"))
+    assert "No actions match these filters." in filtered and "Add the first action" not in filtered
+
+
+def test_a_filter_that_empties_a_page_keeps_the_filters_and_says_so(db):
+    _cycle, people = _bare_cycle(capabilities=["Design pods."])
+    response = client_for(people[Role.CONVENER]).get("/cycles/bare/findings/ksb/?q=nothing-like-this")
+    assert 'aria-label="Filters"' in response.content.decode()  # the search can be cleared
+    text = page_text(response)
+    assert "Nothing to show for these filters." in text
+    assert "No capability has a Knowledge, Skill or Behaviour tag yet." in text

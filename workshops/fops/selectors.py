@@ -156,6 +156,11 @@ def consensus_for(*, cycle: Cycle, role_level_id: int | None) -> dict[int, int]:
     )
 
 
+def has_consensus(*, cycle: Cycle) -> bool:
+    """Whether any Delphi item of the cycle has a consensus proficiency (what FOPs are proposed from)."""
+    return DelphiItem.objects.filter(cycle=cycle, consensus_value__isnull=False).exists()
+
+
 # --- lists and the matrix -----------------------------------------------------------------------
 
 

@@ -123,6 +123,8 @@ def fops(request: HttpRequest, slug: str) -> HttpResponse:
         "sources": FOP.Source.choices,
         "latest_run": selectors.latest_proposal_run(access.cycle, done_only=True),
         "returned": selectors.fops_returned(cycle=access.cycle) if access.is_convener else [],
+        # An empty list says where FOPs come from: the consensus, or the Delphi rounds still to run.
+        "has_consensus": not items and access.is_convener and selectors.has_consensus(cycle=access.cycle),
     }
     if request.htmx:
         return render(request, "workshops/fops/list.html#fop-list", context)
