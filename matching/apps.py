@@ -6,7 +6,7 @@ class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Serve the FOP and KSB pages' hooks and add the Matching link (workshops never names us)."""
+        """Serve the FOP, KSB and capture pages' hooks and add the Matching link (workshops never names us)."""
         from core.lazy import deferred
         from cycles.models import Phase, Role
         from cycles.navigation import NavLink, register_link
@@ -17,6 +17,8 @@ class MatchingConfig(AppConfig):
         providers.register("best_matches", deferred("matching.proposals.best_matches_for_capabilities"))
         providers.register("suggest_tags", deferred("matching.suggestions.suggest_tags"))
         providers.register("similar_tag_pairs", deferred("matching.suggestions.similar_tag_pairs"))
+        providers.register("similar_statements", deferred("matching.assist.similar_statements"))
+        providers.register("suggest_classifications", deferred("matching.assist.suggest_classifications"))
         register_link(
             NavLink(
                 "Matching", "matching:runs", Phase.CARRY_OUT, (Role.CONVENER, Role.EDUCATOR, Role.OBSERVER), "intersect"

@@ -20,6 +20,11 @@ Public API (other apps import only these):
     The vectors the store already holds for these text hashes (``text_hash``), by hash; hashes
     never encoded are absent. Never loads the model (for page views that must not encode).
 
+``model_loaded() -> bool`` and ``encode_unstored(texts) -> np.ndarray``
+    Whether this process has loaded the model already, and vectors for passing texts (a draft
+    being typed) encoded with it without storing them. A request never loads the model: it asks
+    ``model_loaded()`` first and otherwise answers another way (``matching/assist.py``).
+
 Corpus keys (built from the latest imported version of each framework, cached per process,
 rebuilt when a newer version is imported):
 
@@ -104,6 +109,22 @@ def get_model():
 
                 _model = SentenceTransformer(str(model_path()), device="cpu")
     return _model
+
+
+def model_loaded() -> bool:
+    """True once this process has loaded the model (encoding a sentence then takes milliseconds)."""
+    return _model is not None
+
+
+def encode_unstored(texts: Sequence[str]) -> np.ndarray:
+    """(n, 384) unit vectors for ``texts`` from the loaded model, not stored: a draft typed into a
+    form changes with every keystroke and is not worth keeping. Call only when ``model_loaded()``."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    model = get_model()
+    return model.encode(
+        [normalise(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    ).astype(np.float32, copy=False)
 
 
 _SPACE = re.compile(r"\s+")

@@ -9,6 +9,8 @@ from workshops.capture.checks import STATEMENT_MAX_LENGTH, STATEMENT_MIN_LENGTH
 from workshops.models import Function, FunctionalArea, FunctionalDomain
 
 FILE_TOO_LARGE = "The file is larger than {limit} KB."
+ENTRY_GONE = "that entry is no longer in the taxonomy: reload the page and choose again."
+NO_ACTION = "choose one of the toolbar's actions."
 
 
 class CapabilityForm(forms.Form):
@@ -78,3 +80,78 @@ class CapabilityImportForm(CsvUploadForm):
         required=False,
         initial=True,
     )
+
+
+class BulkReviewForm(forms.Form):
+    """The review toolbar: the selected statements (``ids``, row checkboxes outside the form
+    element), the action and what it needs. The services refuse what is missing, with a message."""
+
+    ACTIONS = [
+        ("accept", "Accept"),
+        ("reject", "Reject"),
+        ("classify", "Classify"),
+        ("suggested", "Apply suggested classification"),
+        ("partners", "Assign partners"),
+    ]
+    ADD, REPLACE = "add", "replace"
+
+    action = forms.ChoiceField(choices=ACTIONS, error_messages={"required": NO_ACTION, "invalid_choice": NO_ACTION})
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One reason for all the selected statements, shown to the workshop.",
+        required=False,
+    )
+    classification = forms.ChoiceField(
+        label="Classification",
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm mw-100"}),
+        error_messages={"invalid_choice": ENTRY_GONE},
+    )
+    partners = forms.ModelMultipleChoiceField(
+        label="Supply-chain partners",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+    partner_mode = forms.ChoiceField(
+        label="How",
+        choices=[(ADD, "Add to each statement's partners"), (REPLACE, "Replace each statement's partners")],
+        initial=ADD,
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"invalid_choice": NO_ACTION},
+    )
+
+    def __init__(self, *args, cycle, classification_choices, **kwargs):
+        kwargs.setdefault("auto_id", "bulk-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["partners"].queryset = cycle.partners.all()
+        self.fields["classification"].choices = [("", "—"), *classification_choices]
+
+    def selected_ids(self) -> list[int]:
+        return [int(value) for value in self.data.getlist("ids") if value.isdigit()]
+
+    def clean_classification(self) -> dict:
+        """The picked entry as the services' keyword arguments: ``{"area": <FunctionalArea>}`` etc."""
+        kind, _, pk = (self.cleaned_data.get("classification") or "").partition(":")
+        model = {"function": Function, "domain": FunctionalDomain, "area": FunctionalArea}.get(kind)
+        if model is None:
+            return {}
+        entry = model.objects.filter(pk=pk).first()
+        if entry is None:
+            raise forms.ValidationError(ENTRY_GONE)
+        return {kind: entry}
+
+    def suggestions(self) -> dict[int, tuple[int | None, int | None, int | None]]:
+        """The suggested classifications the page showed, by statement: ``suggested-<id>`` fields
+        holding ``function:domain:area`` ids."""
+        out = {}
+        for key in self.data:
+            name, _, pk = key.partition("-")
+            if name != "suggested" or not pk.isdigit():
+                continue
+            parts = (self.data.get(key) or "").split(":")
+            if len(parts) == 3 and all(part == "" or part.isdigit() for part in parts):
+                out[int(pk)] = tuple(int(part) if part else None for part in parts)
+        return out

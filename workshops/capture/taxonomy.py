@@ -4,7 +4,13 @@ The default set ships as ``workshops/data/taxonomy.csv``: the five root function
 descriptions report 1 prints (section 3.2), the domains and areas the published reports name
 (report 1, "Future KSBs Summary"; its ``MANUFACTURING`` is the hub's older name for Implement),
 and, for Logistics, Support and Enterprise, which no report breaks down, the domains their
-printed descriptions name. Staff extend it in the admin or by importing a CSV.
+printed descriptions name. So that no domain is left without areas (a capability could not be
+classified to the last level), those domains have areas of our own, named in the hub's
+verb-first style from what the reports' statements and themes ask of them (cold chain, inventory
+models, supply continuity, qualified status, audits and inspections, eligibility criteria …),
+as do three report-named domains that report 2's manufacturing statements need (operating
+manufacturing processes, releasing product, validating processes and equipment, designing
+equipment and facilities). Staff extend it in the admin or by importing a CSV.
 
 CSV format (UTF-8, header row): ``function, function_description, domain, area``. One row per
 area; a row with an empty area declares a domain without areas, a row with an empty domain a

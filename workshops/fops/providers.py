@@ -1,4 +1,4 @@
-"""Hooks through which the higher ``matching`` app serves FOP and KSB pages.
+"""Hooks through which the higher ``matching`` app serves the FOP, KSB and capture pages.
 
 Dependencies point one way (workshops ← matching), so workshops never imports matching, not even
 by a dotted string: matching registers its functions here from ``MatchingConfig.ready``. A
@@ -11,13 +11,25 @@ The hooks and what each takes and returns:
 ``similar_tag_pairs`` (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
 ``best_matches``      (capability_ids: list[int]) -> {capability_id: [{standard_ref, standard_title, text, score,
                       review}, ...]}
+``similar_statements`` (cycle_id: int, text: str, limit: int) -> {method, threshold, compared, took_ms,
+                      matches: [{id, ref, statement, score}, ...]}  (duplicates at the door; never loads the model)
+``suggest_classifications`` (statements: list[(capability_id, text)]) -> {method, took_ms, suggestions:
+                      {capability_id: {function, domain, area, confidence, basis, neighbours}}}  (ids; never
+                      loads the model)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-HOOKS = ("propose_profiles", "suggest_tags", "similar_tag_pairs", "best_matches")
+HOOKS = (
+    "propose_profiles",
+    "suggest_tags",
+    "similar_tag_pairs",
+    "best_matches",
+    "similar_statements",
+    "suggest_classifications",
+)
 
 _registered: dict[str, Callable] = {}
 _overrides: dict[str, Callable | None] = {}

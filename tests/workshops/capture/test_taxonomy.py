@@ -167,3 +167,53 @@ def test_staff_edit_the_taxonomy_in_the_admin(personas):
         reverse("admin:workshops_capability_changelist"),
     ]:
         assert client.get(url).status_code == 200, url
+
+
+# The hub's names as the published reports print them (issue 13, item 14): report 1's capability
+# screens (transcribed in seed_cycles/visualisation_examples.json, where "MANUFACTURING" is the
+# hub's older name for Implement) and the domains its section 3.2 names in each function's
+# description; report 2 prints no classification.
+REPORT_FUNCTIONS = {"DESIGN": "Design", "MANUFACTURING": "Implement"}
+DOMAINS_NAMED_IN_THE_DESCRIPTIONS = {
+    "Logistics": ["Procurement", "Delivery", "Materials Management"],
+    "Support": ["User Support", "In-service Support", "Repair & Maintenance", "Recycling & End-of-life Disposal"],
+    "Enterprise": [
+        "Strategic Planning",
+        "Leadership & Management",
+        "Human Resources",
+        "Digital Backbone & Data Systems",
+        "Statutory & Regulatory Compliance",
+    ],
+}
+
+
+def _report_rows(node):
+    if isinstance(node, dict):
+        if "functional_domain" in node:
+            yield REPORT_FUNCTIONS[node["function"]], node["functional_domain"], node["functional_area"]
+        for value in node.values():
+            yield from _report_rows(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _report_rows(value)
+
+
+def test_the_default_taxonomy_covers_what_the_published_reports_name_and_every_domain_has_areas(settings):
+    import json
+
+    taxonomy_load_default()
+    seeds = settings.SHARED_DATA_DIR / "seed_cycles"
+    named = set(_report_rows(json.loads((seeds / "visualisation_examples.json").read_text(encoding="utf-8"))))
+    assert len(named) >= 14  # the report's table: 18 rows, 14 distinct classifications
+    for function, domain, area in sorted(named):
+        assert FunctionalArea.objects.filter(
+            name=area, domain__name=domain, domain__function__name=function
+        ).exists(), f"{function} › {domain} › {area} is missing"
+    for slug in ("cgt_digitalisation_2024", "poc_manufacturing_2025"):
+        for function in json.loads((seeds / f"{slug}.json").read_text(encoding="utf-8"))["functions"]:
+            assert Function.objects.get(name=function["name"]).description == function["description"]
+    for function, domains in DOMAINS_NAMED_IN_THE_DESCRIPTIONS.items():
+        for domain in domains:
+            assert FunctionalDomain.objects.filter(function__name=function, name=domain).exists(), domain
+    assert not FunctionalDomain.objects.filter(areas__isnull=True).exists(), "a domain without areas"
+    assert not Function.objects.filter(domains__isnull=True).exists(), "a function without domains"
