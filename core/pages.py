@@ -8,6 +8,8 @@ browser to navigate there instead of swapping the login form into the page (an e
 on a polling fragment must not turn the fragment into a login form).
 ``stop_polling(response)`` is the one way a polling fragment says "nothing left to poll": htmx
 stops an ``hx-trigger="every ..."`` poll when the answer's status is 286.
+``safe_next(request, default)`` is where a form that says where to go back (``next``) goes: the
+posted ``next`` when it is a page of this site, else ``default`` (never an open redirect).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 
@@ -65,3 +68,13 @@ def stop_polling(response: HttpResponse) -> HttpResponse:
     """Mark a polling fragment's last answer: htmx swaps it in and stops polling."""
     response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The posted (or asked) ``next`` when it points into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default

@@ -18,7 +18,7 @@ class Proficiency(models.IntegerChoices):
     EXPERT = 3, "Expert"
 
 
-PROFICIENCY_CODES = {0: "–", 1: "A", 2: "P", 3: "E"}
+PROFICIENCY_CODES = {0: "N", 1: "A", 2: "P", 3: "E"}  # N: Not needed (never "–", which reads as "no answer")
 
 
 # --- Classification taxonomy (data, not code) ---------------------------------------------------
@@ -250,14 +250,9 @@ class JoinCode(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(round__isnull=False, workshop__isnull=True)
-                | models.Q(round__isnull=True, workshop__isnull=False),
-                name="join_code_one_target",
-            )
-        ]
+    # Exactly one of round and workshop is set: workshops/join/services.py creates every code. Not a
+    # database CHECK: a cycle import (findings/portability.py) inserts rows with their nullable keys
+    # empty and fills them in a second pass.
 
     def __str__(self) -> str:
         return self.code

@@ -8,12 +8,13 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
-from core.forms import BootstrapMixin, apply_errors
+from core.forms import BootstrapMixin, apply_errors, autofocus_next
 from core.links import site_base
-from core.pages import login_required, render_page
+from core.pages import login_required, render_page, safe_next
 from cycles import selectors, services
 from cycles.access import get_cycle_for_convener
 from cycles.forms import AcceptNewAccountForm, BulkInviteForm, InvitationForm, MembershipRoleForm
@@ -165,6 +166,12 @@ class AcceptLoginForm(BootstrapMixin, AuthenticationForm):
     pass
 
 
+def _after_accept(request: HttpRequest, membership: Membership) -> str:
+    """Where an accepted invitation leads: a page of this site it was opened for (``?next=``, e.g. the
+    live screen a join code points to), else the cycle's home."""
+    return safe_next(request, reverse("cycles:cycle_detail", args=[membership.cycle.slug]))
+
+
 # The page takes passwords, so it is rate limited like the login page (per address and per account).
 @ratelimit(key="ip", rate="20/m", method="POST", block=True)
 @ratelimit(key="post:login-username", rate="10/m", method="POST", block=True)
@@ -188,7 +195,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(
                 request, f"Welcome to “{membership.cycle.title}” as {membership.get_role_display().lower()}."
             )
-            return redirect("cycles:cycle_detail", membership.cycle.slug)
+            return redirect(_after_accept(request, membership))
         if request.user.email.lower() != invitation.email.lower():
             context["problem"] = services.members.INVITATION_WRONG_ACCOUNT.format(
                 invited=invitation.email, current=request.user.email
@@ -196,7 +203,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "cycles/invitation_accept.html", context)
 
     has_account = selectors.account_exists(invitation.email)
-    signup = AcceptNewAccountForm(email=invitation.email, prefix="signup")
+    # The name the convener typed on the invitation is the sign-up's starting name.
+    signup = AcceptNewAccountForm(email=invitation.email, prefix="signup", initial={"display_name": invitation.name})
     login_form = AcceptLoginForm(request, initial={"username": invitation.email}, prefix="login")
     status = 200
     if request.method == "POST" and request.POST.get("action") == "signup" and not has_account:
@@ -213,7 +221,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, f"Your account is ready. Welcome to “{membership.cycle.title}”.")
-                return redirect("cycles:cycle_detail", membership.cycle.slug)
+                return redirect(_after_accept(request, membership))
         status = 400
     elif request.method == "POST" and request.POST.get("action") == "login":
         login_form = AcceptLoginForm(request, data=request.POST, prefix="login")
@@ -228,7 +236,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 messages.success(
                     request, f"Welcome to “{membership.cycle.title}” as {membership.get_role_display().lower()}."
                 )
-                return redirect("cycles:cycle_detail", membership.cycle.slug)
+                return redirect(_after_accept(request, membership))
         status = 400
+    if has_account or request.POST.get("action") == "login":
+        autofocus_next(login_form, away_from=(signup,))
+    else:
+        autofocus_next(signup, away_from=(login_form,))
     context |= {"signup": signup, "login_form": login_form, "has_account": has_account}
     return render(request, "cycles/invitation_accept.html", context, status=status)

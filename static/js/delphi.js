@@ -44,6 +44,12 @@
   });
   const unacked = live.outbox;
   if (closed) live.finish("Round closed");
+  // At the deadline the round reads closed on every screen (the server refuses later answers and
+  // the scheduler closes the row within a minute); the server's clock, not this device's, decides.
+  if (!closed && root.dataset.deadline) {
+    const left = Date.parse(root.dataset.deadline) - Date.parse(root.dataset.now);
+    if (left > 0 && left < 2 ** 31 - 1) setTimeout(() => { if (!closed) markClosed(); }, left);
+  }
 
   // --- messages ----------------------------------------------------------------------------------
   function handle(message) {
@@ -54,11 +60,19 @@
         applyMine(message.mine || {});
         applyProgress(message.progress || {}, message.revealed);
         if (message.distributions) applyDistributions(message.distributions);
+        if ("discussing" in message) { discussingSequence = message.sequence; showDiscussing(message.discussing); }
         if (closed) markClosed();
+        break;
+      case "discussing":
+        // Ordered on its own (docs/realtime.md): an older discussing state never replaces a newer one.
+        if (message.sequence < discussingSequence) break;
+        discussingSequence = message.sequence;
+        showDiscussing(message.item);
         break;
       case "ack":
         live.acknowledge(message.client_id);
         setCellStatus(message.item, "Saved", "text-success");
+        markAnswered(message.item);
         break;
       case "error":
         if (message.retry) {
@@ -110,8 +124,25 @@
       const text = td.querySelector('textarea[name="rationale"]');
       if (text && document.activeElement !== text) text.value = answer.rationale || "";
     }
-    const count = root.querySelector("[data-mine-count]");
-    if (count) count.textContent = String(new Set([...Object.keys(mine), ...pending]).size);
+    for (const item of [...Object.keys(mine), ...pending]) answered.add(String(item));
+    renderAnswered();
+  }
+
+  // The items this panellist has answered (stored, or sent and waiting for the ack): the count
+  // "You answered N of M" and the pager's "next unanswered" follow it without a reload.
+  const answered = new Set();
+  function markAnswered(item) {
+    answered.add(String(item));
+    renderAnswered();
+  }
+  function renderAnswered() {
+    const count = document.getElementById("mine-count");
+    if (count) count.textContent = String(answered.size);
+    for (const item of answered) {
+      const td = cell(item);
+      if (td) td.classList.add("is-answered");
+    }
+    if (pager) pager.render();
   }
 
   function applyProgress(progress, revealed) {
@@ -131,7 +162,7 @@
     }
   }
 
-  const CODES = ["–", "A", "P", "E"];
+  const CODES = ["N", "A", "P", "E"]; // as workshops.models.PROFICIENCY_CODES
   const LABELS = ["Not needed", "Awareness", "Practitioner", "Expert"];
   function applyDistributions(items) {
     for (const [item, counts] of Object.entries(items)) {
@@ -153,6 +184,12 @@
     root.dataset.status = "closed";
     const banner = document.getElementById("round-closed-banner");
     if (banner) banner.classList.remove("d-none");
+    const badge = document.getElementById("round-status");
+    if (badge) {
+      badge.textContent = "Closed";
+      badge.classList.remove("text-bg-success");
+      badge.classList.add("text-bg-secondary");
+    }
     root.querySelectorAll(".delphi-vote fieldset").forEach((fs) => { fs.disabled = true; });
     live.finish("Round closed");
   }
@@ -177,6 +214,7 @@
     if (td) td.classList.add("is-pending");
     setCellStatus(item, "Saving…", "text-body-secondary");
     live.sendReliable(message.client_id, message);
+    markAnswered(item);
   }
 
   if (grid) {
@@ -210,8 +248,119 @@
     }, 500);
   }
 
+  // --- one item per screen (phones) --------------------------------------------------------------
+  // Below 768 px the items show one at a time with Previous / Next, "7 of 18" and "Next
+  // unanswered"; the URL's #item-<id> names the item shown, so the back button and a shared link
+  // work. Wider screens show the grid. Without this script a phone shows every item stacked.
+  // "Now discussing" (set from the presenter screen): the item, and the sequence it was set at.
+  let discussing = root.dataset.discussing || null;
+  let discussingSequence = -1;
+
+  function answeredFromPage() {
+    grid.querySelectorAll(".delphi-cell.is-answered").forEach((el) => answered.add(el.dataset.item));
+  }
+  if (grid) answeredFromPage();
+  const pager = grid ? makePager() : null;
+
+  function makePager() {
+    const nav = document.getElementById("delphi-pager");
+    const items = () => [...grid.querySelectorAll(".delphi-cell")];
+    const narrow = window.matchMedia("(max-width: 767.98px)");
+    let current = 0;
+
+    function indexOf(id) { return items().findIndex((el) => el.dataset.item === String(id)); }
+    function fromHash() {
+      const match = /^#item-(\d+)$/.exec(location.hash);
+      return match ? indexOf(match[1]) : -1;
+    }
+    function firstUnanswered(after) {
+      const all = items();
+      for (let step = 1; step <= all.length; step += 1) {
+        const i = (after + step) % all.length;
+        if (!answered.has(all[i].dataset.item)) return i;
+      }
+      return -1;
+    }
+    function show(index, focus) {
+      const all = items();
+      if (!all.length) return;
+      current = Math.max(0, Math.min(all.length - 1, index));
+      all.forEach((el, i) => el.classList.toggle("is-current", i === current));
+      grid.querySelectorAll(".delphi-cap").forEach((cap) => cap.classList.toggle("has-current", cap.contains(all[current])));
+      // Only when the person moves: a fragment set while the page loads makes the browser scroll to it.
+      if (focus) history.replaceState(null, "", "#item-" + all[current].dataset.item);
+      render();
+      if (focus && narrow.matches) {
+        const heading = all[current].closest(".delphi-cap").querySelector(".delphi-cap-title");
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: true });
+        window.scrollTo({ top: Math.max(0, grid.querySelector(".delphi-scroll").offsetTop - 8) });
+      }
+    }
+    function render() {
+      const all = items();
+      const position = nav.querySelector("[data-pager-position]");
+      if (position) position.textContent = (current + 1) + " of " + all.length;
+      nav.querySelector('[data-pager="prev"]').disabled = current <= 0;
+      nav.querySelector('[data-pager="next"]').disabled = current >= all.length - 1;
+      const next = grid.querySelector('[data-pager="unanswered"]');
+      if (next) next.hidden = !narrow.matches || answered.size >= all.length;
+      const go = grid.querySelector('[data-pager="discussing"]');
+      if (go) go.hidden = narrow.matches && all[current].dataset.item === discussing;
+    }
+    function layout() {
+      const single = narrow.matches;
+      grid.classList.toggle("is-single", single);
+      nav.hidden = !single;
+      if (single) show(current, false);
+    }
+    grid.addEventListener("click", (event) => {
+      const button = event.target.closest && event.target.closest("[data-pager]");
+      if (!button) return;
+      const action = button.dataset.pager;
+      if (action === "prev") show(current - 1, true);
+      else if (action === "next") show(current + 1, true);
+      else if (action === "unanswered") { const i = firstUnanswered(current); if (i >= 0) show(i, true); }
+      else if (action === "discussing" && discussing !== null) goTo(discussing);
+    });
+    window.addEventListener("hashchange", () => { const i = fromHash(); if (i >= 0 && i !== current) show(i, false); });
+    // htmx redraws an item when it saves without the socket: keep the one shown.
+    document.body.addEventListener("htmx:afterSwap", () => {
+      answeredFromPage();
+      if (narrow.matches) show(current, false);
+      else render();
+    });
+    narrow.addEventListener("change", layout);
+    const start = fromHash();
+    current = start >= 0 ? start : Math.max(0, firstUnanswered(-1));
+    layout();
+    return { render, show, indexOf };
+  }
+
+  // --- "now discussing": the convener points the room at one item (presenter screen) -------------
+  function goTo(item) {
+    const el = cell(item);
+    if (!el) return;
+    if (pager && grid.classList.contains("is-single")) pager.show(pager.indexOf(item), true);
+    else el.scrollIntoView({ block: "center" });
+  }
+  function showDiscussing(item) {
+    discussing = item === null || item === undefined ? null : String(item);
+    root.querySelectorAll(".delphi-cell.is-discussed").forEach((el) => el.classList.remove("is-discussed"));
+    const banner = document.getElementById("delphi-discussing");
+    const el = discussing && cell(discussing);
+    if (!banner) return;
+    if (!el) { banner.hidden = true; return; }
+    el.classList.add("is-discussed");
+    if (pager) pager.render();
+    banner.querySelector("[data-discussing-label]").textContent = el.dataset.ref + " at " + el.dataset.level;
+    banner.hidden = false;
+  }
+  if (discussing) showDiscussing(discussing);
+
   // For tests and the curious: the state of the queue and of the connection.
   window.delphiClient = {
     unacked: () => unacked.size, online: () => online, sequence: () => lastSequence, state: () => live.state,
+    answered: () => answered.size,
   };
 })();

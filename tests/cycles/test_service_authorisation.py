@@ -36,9 +36,10 @@ from tests.factories import (
     UserFactory,
     WorkshopFactory,
 )
+from workshops.capture import bulk as capture_bulk
 from workshops.capture import services as capture_services
 from workshops.delphi import services as delphi_services
-from workshops.models import Capability
+from workshops.models import Capability, Function
 
 CONVENER = (Role.CONVENER,)
 ALL_ROLES = tuple(Role)
@@ -240,6 +241,14 @@ def solution_rate(p):
     return lambda a: cycle_services.solution_rate(solution=solution, rater=a, impact=3, feasibility=4)
 
 
+@case(CONTRIBUTOR_ROLES, system=False)
+def solutions_rate(p):
+    solution = SolutionFactory(cycle=_in_phase(p.cycle, Phase.IDENTIFY))
+    return lambda a: cycle_services.solutions_rate(
+        cycle=solution.cycle, rater=a, ratings={solution: {"impact": 3, "feasibility": 4}}
+    )
+
+
 @case(CONVENER)
 def solution_set_prioritised(p):
     solution = SolutionFactory(cycle=_in_phase(p.cycle, Phase.IDENTIFY))
@@ -286,6 +295,50 @@ def capabilities_import(p):
     return lambda a: capture_services.capabilities_import(cycle=p.cycle, actor=a, data=data)
 
 
+@case(CONVENER)
+def capabilities_bulk_accept(p):
+    rows = [_capability(p.cycle, "C01"), _capability(p.cycle, "C02")]
+    return lambda a: capture_bulk.capabilities_bulk_accept(cycle=p.cycle, actor=a, capabilities=rows)
+
+
+@case(CONVENER)
+def capabilities_bulk_reject(p):
+    rows = [_capability(p.cycle, "C01")]
+    return lambda a: capture_bulk.capabilities_bulk_reject(cycle=p.cycle, actor=a, capabilities=rows, reason="Dup")
+
+
+@case(CONVENER)
+def capabilities_bulk_classify(p):
+    rows, function = [_capability(p.cycle, "C01")], Function.objects.create(name="Design")
+    return lambda a: capture_bulk.capabilities_bulk_classify(
+        cycle=p.cycle, actor=a, capabilities=rows, function=function
+    )
+
+
+@case(CONVENER)
+def capabilities_bulk_apply_suggested(p):
+    rows, function = [_capability(p.cycle, "C01")], Function.objects.create(name="Design")
+    suggestions = {rows[0].pk: (function.pk, None, None)}
+    return lambda a: capture_bulk.capabilities_bulk_apply_suggested(
+        cycle=p.cycle, actor=a, capabilities=rows, suggestions=suggestions
+    )
+
+
+@case(CONVENER)
+def capabilities_bulk_assign_partners(p):
+    rows, partner = [_capability(p.cycle, "C01")], SupplyChainPartnerFactory(cycle=p.cycle)
+    return lambda a: capture_bulk.capabilities_bulk_assign_partners(
+        cycle=p.cycle, actor=a, capabilities=rows, partners=[partner]
+    )
+
+
+@case(CONVENER)
+def capabilities_bulk_undo(p):
+    rows = [_capability(p.cycle, "C01")]
+    event = capture_bulk.capabilities_bulk_accept(cycle=p.cycle, actor=None, capabilities=rows).event
+    return lambda a: capture_bulk.capabilities_bulk_undo(cycle=p.cycle, actor=a, event_id=event.pk)
+
+
 # Delphi (the convener runs it; vote_cast has its own rule, tested with the rounds)
 
 
@@ -315,6 +368,13 @@ def round_close(p):
 def round_reveal(p):
     rnd = _open_round(p.cycle)
     return lambda a: delphi_services.round_reveal(round_id=rnd.pk, actor=a, revealed=True)
+
+
+@case(CONVENER)
+def round_discuss(p):
+    rnd = _open_round(p.cycle)
+    item = rnd.items.first()
+    return lambda a: delphi_services.round_discuss(round_id=rnd.pk, actor=a, item_id=item.pk)
 
 
 # findings (the convener writes them; any member may export them)

@@ -40,6 +40,8 @@ CGT = builders.CGT  # the demo cycle with solutions and ratings
 LIVE = "axe-live"
 FINDINGS = ["functions", "highlighted", "proficiency", "fop_matrix", "ksb", "capability_matches", "fit_surplus_matrix"]
 BOTH = ("convener", "panellist")
+#: A persona name ending in PHONE is the same person on a 390 × 844 phone (the live room's screens).
+PHONE = "@phone"
 
 
 def failed_login(page):
@@ -65,8 +67,20 @@ def submit_empty_statement(page):
 
 
 def vote_once(page):
-    page.locator("label[for^='v']").first.click()
-    page.locator("[data-status]", has_text="Saved").first.wait_for()
+    # The first answer button on screen (on a phone: of the one item shown).
+    page.locator(".delphi-cell:visible label[for^='v']").first.click()
+    page.locator("[data-status]:visible", has_text="Saved").first.wait_for()
+
+
+def type_wrong_code(page):
+    page.get_by_label("Code on the screen").fill("K7QM 2XPA")
+    page.get_by_role("button", name="Join").click()
+    page.get_by_role("alert").wait_for()
+
+
+def submit_empty_sign_up(page):
+    page.get_by_role("button", name="Sign up and join").click()
+    page.locator(".invalid-feedback").first.wait_for()
 
 
 def projector_view(page):
@@ -97,9 +111,10 @@ PAGES = [
     # Only conveners and technologists submit statements.
     ("capture-invalid", f"/cycles/{LIVE}/capture/", ("convener",), submit_empty_statement),
     ("delphi-home", f"/cycles/{LIVE}/delphi/", BOTH, None),
-    ("delphi-grid", f"/cycles/{LIVE}/delphi/rounds/{{round}}/", ("panellist",), None),
-    ("delphi-grid-voted", f"/cycles/{LIVE}/delphi/rounds/{{round}}/", ("panellist",), vote_once),
+    ("delphi-grid", f"/cycles/{LIVE}/delphi/rounds/{{round}}/", ("panellist", "panellist@phone", "convener"), None),
+    ("delphi-grid-voted", f"/cycles/{LIVE}/delphi/rounds/{{round}}/", ("panellist", "panellist@phone"), vote_once),
     ("delphi-facilitator", f"/cycles/{LIVE}/delphi/rounds/{{round}}/facilitator/", ("convener",), None),
+    ("delphi-presenter", f"/cycles/{LIVE}/delphi/rounds/{{round}}/present/", ("convener",), None),
     ("fops", f"/cycles/{POC}/fops/", BOTH, None),
     ("fop-matrix", f"/cycles/{POC}/fops/matrix/", BOTH, None),
     ("fop-detail", f"/cycles/{LIVE}/fops/{{fop}}/", BOTH, None),
@@ -112,6 +127,14 @@ PAGES = [
     ("findings-index", f"/cycles/{POC}/findings/", BOTH, None),
     *((f"findings-{key}", f"/cycles/{POC}/findings/{key}/", BOTH, None) for key in FINDINGS),
     ("findings-functions-projector", f"/cycles/{POC}/findings/functions/", ("convener",), projector_view),
+    # Join (workshops/join): the phone's screens (the round's code has open join, the workshop's not).
+    ("join", "/join/", ("anonymous", "anonymous@phone"), None),
+    ("join-wrong-code", "/join/", ("anonymous@phone",), type_wrong_code),
+    ("join-log-in", "/join/{workshop_code}/", ("anonymous", "anonymous@phone"), None),
+    ("join-sign-up", "/join/{join_code}/", ("anonymous@phone",), None),
+    ("join-sign-up-invalid", "/join/{join_code}/", ("anonymous@phone",), submit_empty_sign_up),
+    ("join-settings", f"/cycles/{LIVE}/delphi/rounds/{{round}}/join-code/", ("convener", "convener@phone"), None),
+    ("capture-workshop-join", f"/cycles/{LIVE}/capture/workshops/{{workshop}}/", ("convener",), None),
     ("report", f"/cycles/{POC}/report/", BOTH, None),
     ("actions", f"/cycles/{POC}/actions/", BOTH, None),
 ]
@@ -161,7 +184,18 @@ def build_data() -> dict:
     from matching.models import MatchRun
 
     run = MatchRun.objects.filter(cycle=cycles[POC]).latest("id")
-    return {"round": delphi.round.number, "fop": fop.pk, "capability": caps[0].pk, "run": run.pk}
+    from tests.factories import WorkshopFactory
+    from workshops.join.services import join_code_for_workshop, join_code_update
+
+    join_code = join_code_update(
+        code=delphi.round.join_code, actor=None, open_join=True, role="technologist", group="technology"
+    )
+    workshop = WorkshopFactory(cycle=live, title="Capture workshop")
+    workshop_code = join_code_for_workshop(workshop=workshop, actor=None)
+    return {
+        "round": delphi.round.number, "fop": fop.pk, "capability": caps[0].pk, "run": run.pk,
+        "join_code": join_code.code, "workshop": workshop.pk, "workshop_code": workshop_code.code,
+    }  # fmt: skip
 
 
 @dataclass
@@ -180,16 +214,19 @@ class Site:
 
     def page(self, persona: str):
         if persona not in self._pages:
+            on_phone = persona.endswith(PHONE)
             context = self.browser.new_context(
                 base_url=self.url,
-                viewport={"width": 1366, "height": 900},
+                viewport={"width": 390, "height": 844} if on_phone else {"width": 1366, "height": 900},
+                is_mobile=on_phone,
+                has_touch=on_phone,
                 locale="en-GB",
                 timezone_id="Europe/London",
                 reduced_motion="reduce",  # no half-faded elements while the contrast is measured
             )
             context.set_default_timeout(DEFAULT_TIMEOUT_MS)
             page = context.new_page()
-            email = PERSONAS[persona]
+            email = PERSONAS[persona.removesuffix(PHONE)]
             if email is not None:
                 # As the ``login`` fixture does: through the real login form.
                 page.goto("/accounts/login/")

@@ -40,6 +40,7 @@ from workshops.models import (
     FunctionalArea,
     FunctionalDomain,
     ItemResult,
+    JoinCode,
     PublishedTagFrequency,
     Round,
     Tag,
@@ -119,6 +120,13 @@ def build_rich_cycle(p) -> Cycle:
     round1.items.set(items)
     round2 = Round.objects.create(cycle=cycle, number=2, status=Round.Status.OPEN, opened_at=T0, sequence=3)
     round2.items.set(items[1:3])
+    round2.discussing = items[1]
+    round2.save(update_fields=["discussing"])
+    # The open round's join code, its open join settings preset but off (the permission matrix's
+    # world is this cycle: an outsider holding the code is refused).
+    JoinCode.objects.create(
+        cycle=cycle, code="K7QM2XPA", round=round2, open_join=False, role="employer", group="industry", max_uses=40
+    )
     for person, value in [(p.technologist, 2), (p.employer, 3)]:
         for item in items:
             Vote.objects.create(

@@ -31,6 +31,7 @@ from tests.security.matrix import (
     ROLES,
     ROWS,
 )
+from workshops.join.services import join_code_for_round
 from workshops.models import FOP, Capability, Round
 
 # The admin site has its own staff login; checked separately below.
@@ -80,6 +81,7 @@ class World:
     section_key: str
     page_key: str
     tag_pk: int
+    join_code: str
 
 
 @pytest.fixture
@@ -121,6 +123,7 @@ def world(personas, settings, tmp_path) -> World:
         section_key=section.key if section else "executive_summary",
         page_key="overview",
         tag_pk=capability.tag_links.first().tag_id,
+        join_code=join_code_for_round(rnd=Round.objects.get(cycle=cycle, status="open")).code,
     )
 
 

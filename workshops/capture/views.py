@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +16,7 @@ from core.forms import apply_errors
 from core.pages import login_required
 from cycles.access import ROLE_NOT_ALLOWED, Access, get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Workshop
-from workshops.capture import selectors, services
+from workshops.capture import bulk, selectors, services
 from workshops.capture import taxonomy as taxonomy_services
 from workshops.capture.checks import (
     STATEMENT_MAX_LENGTH,
@@ -23,11 +25,20 @@ from workshops.capture.checks import (
     normalise_statement,
     statement_hints,
 )
-from workshops.capture.forms import CapabilityForm, CapabilityImportForm, CsvUploadForm, MergeForm, RejectForm
+from workshops.capture.forms import (
+    BulkReviewForm,
+    CapabilityForm,
+    CapabilityImportForm,
+    CsvUploadForm,
+    MergeForm,
+    RejectForm,
+)
+from workshops.join.selectors import join_panel_for_workshop
 from workshops.models import Capability
 from workshops.realtime import capture_ws_path
 
 HINTS_INTRO = "Submitted. A suggestion for the wording:"
+BULK_NOT_UNDERSTOOD = "Nothing was changed: {problem}"
 
 
 def _workshop_or_404(access: Access, workshop_id: int | None) -> Workshop | None:
@@ -84,6 +95,14 @@ def _classification_context(data=None, capability: Capability | None = None) -> 
     }
 
 
+def _undo_key(access: Access) -> str:
+    return f"capture-undo-{access.cycle.pk}"
+
+
+def _bulk_form(access: Access, data=None) -> BulkReviewForm:
+    return BulkReviewForm(data, cycle=access.cycle, classification_choices=selectors.taxonomy_choices())
+
+
 def _page_context(request: HttpRequest, access: Access, workshop: Workshop | None, form=None) -> dict:
     status = request.GET.get("status", "open")
     if status not in selectors.STATUS_FILTERS:
@@ -91,6 +110,10 @@ def _page_context(request: HttpRequest, access: Access, workshop: Workshop | Non
     can_submit = access.can(*services.SUBMIT_ROLES)
     if form is None and can_submit:
         form = CapabilityForm(cycle=access.cycle)
+    if access.is_convener:
+        capabilities = selectors.capabilities_for_review(cycle=access.cycle, workshop=workshop, status=status)
+    else:
+        capabilities = selectors.capabilities_for_capture(cycle=access.cycle, workshop=workshop, status=status)
     return {
         "cycle": access.cycle,
         "access": access,
@@ -98,12 +121,15 @@ def _page_context(request: HttpRequest, access: Access, workshop: Workshop | Non
         "workshops": selectors.capture_workshops(cycle=access.cycle),
         "form": form,
         "can_submit": can_submit,
-        "capabilities": selectors.capabilities_for_capture(cycle=access.cycle, workshop=workshop, status=status),
+        "capabilities": capabilities,
         "counts": selectors.capture_counts(cycle=access.cycle, workshop=workshop),
         "status": status,
         "status_filters": list(selectors.STATUS_FILTERS),
         "capture_url": _capture_url(access, workshop),
+        "review_url": f"{_capture_url(access, workshop)}?status={status}",
         "ws_path": capture_ws_path(access.cycle),
+        # The projector's join code and QR, for the convener running the workshop.
+        "join": join_panel_for_workshop(request, workshop) if workshop and access.is_convener else None,
         "min_length": STATEMENT_MIN_LENGTH,
         "max_length": STATEMENT_MAX_LENGTH,
         **_classification_context(form.data if form is not None and form.is_bound else None),
@@ -150,6 +176,10 @@ def capture(request: HttpRequest, slug: str, workshop_id: int | None = None) -> 
     context = _page_context(request, access, workshop, form=form)
     if request.htmx and request.htmx.target == "capture-list":
         return render(request, "workshops/capture/board.html#capture-list", context)
+    if access.is_convener:
+        context["bulk_form"] = _bulk_form(access)
+        # Shown once, right after the bulk action it undoes (as a message would be).
+        context["undo"] = request.session.pop(_undo_key(access), None)
     return render(request, "workshops/capture/board.html", context)
 
 
@@ -165,6 +195,7 @@ def statement_check(request: HttpRequest, slug: str) -> HttpResponse:
         "length": len(normalise_statement(text)),
         "min_length": STATEMENT_MIN_LENGTH,
         "max_length": STATEMENT_MAX_LENGTH,
+        "door": selectors.door_duplicates(cycle=access.cycle, text=text) if text.strip() else None,
     }
     return render(request, "workshops/capture/board.html#statement-hints", context)
 
@@ -286,6 +317,64 @@ def capability_merge(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.error(request, "Nothing was merged: choose statements of this cycle from the list.")
     context = {"cycle": access.cycle, "access": access, "capability": capability, "form": form}
     return render(request, "workshops/capture/merge.html", context, status=400 if form.errors else 200)
+
+
+def _back_to_review(request: HttpRequest, access: Access) -> HttpResponse:
+    """Back to the capture list the convener acted on (its filter and workshop), never elsewhere."""
+    target = request.POST.get("next", "")
+    home = _capture_url(access)
+    parts = urlsplit(target)
+    ours = not parts.scheme and not parts.netloc and parts.path.startswith(home) and ".." not in parts.path
+    return redirect(target if ours and "\\" not in target and "//" not in target else home)
+
+
+@login_required
+@require_POST
+def capabilities_bulk(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_convener(request, slug)
+    form = _bulk_form(access, request.POST)
+    if not form.is_valid():
+        problems = " ".join(error for errors in form.errors.values() for error in errors)
+        messages.error(request, BULK_NOT_UNDERSTOOD.format(problem=problems))
+        return _back_to_review(request, access)
+    common = {
+        "cycle": access.cycle,
+        "actor": request.user,
+        "capabilities": selectors.capabilities_by_ids(ids=form.selected_ids()),
+    }
+    data = form.cleaned_data
+    act = {
+        "accept": lambda: bulk.capabilities_bulk_accept(**common),
+        "reject": lambda: bulk.capabilities_bulk_reject(**common, reason=data["reason"]),
+        "classify": lambda: bulk.capabilities_bulk_classify(**common, **data["classification"]),
+        "suggested": lambda: bulk.capabilities_bulk_apply_suggested(**common, suggestions=form.suggestions()),
+        "partners": lambda: bulk.capabilities_bulk_assign_partners(
+            **common, partners=data["partners"], replace=data["partner_mode"] == BulkReviewForm.REPLACE
+        ),
+    }[data["action"]]
+    try:
+        result = act()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        request.session[_undo_key(access)] = {"event": result.event.pk, "text": result.message}
+    return _back_to_review(request, access)
+
+
+@login_required
+@require_POST
+def capabilities_bulk_undo(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_cycle_for_convener(request, slug)
+    event = request.POST.get("event", "")
+    try:
+        result = bulk.capabilities_bulk_undo(
+            cycle=access.cycle, actor=request.user, event_id=int(event) if event.isdigit() else 0
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, result.message)
+    return _back_to_review(request, access)
 
 
 @login_required

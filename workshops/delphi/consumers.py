@@ -166,3 +166,6 @@ class RoundConsumer(realtime.JsonFrameConsumer):
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])
+
+    async def round_discussing(self, event):
+        await self.send_json(event["payload"])

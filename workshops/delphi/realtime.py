@@ -87,6 +87,17 @@ def round_state_messages(round_id: int) -> list[dict]:
     return messages
 
 
+def discussing_message(rnd) -> dict:
+    """The ``discussing`` message: the item the room is discussing (or null), at the round's sequence."""
+    return {"type": "discussing", "item": rnd.discussing_id, "sequence": rnd.sequence}
+
+
+def announce_discussing(rnd) -> None:
+    """Tell every screen of the round, once committed, which item the room discusses now. Sent at
+    once, not coalesced: it is one message per click of the convener, and phones jump on it."""
+    send_after_commit(round_group(rnd.pk), {"type": "round.discussing", "payload": discussing_message(rnd)})
+
+
 # --- Coalescing ----------------------------------------------------------------------------------
 
 _loop: asyncio.AbstractEventLoop | None = None

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest
 
-from accounts.models import User
+from accounts.models import OrganisationGroup, User
 from cycles.access import Access, access_for, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.selectors import DashboardScope, WaitingItem
@@ -31,6 +31,14 @@ from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResu
 MIN_ANSWERS_SHOWN = 3
 GROUP_MIN_ANSWERS = MIN_ANSWERS_SHOWN  # the same floor, by its older name
 ROUND_NOT_IN_CYCLE = "There is no such round in this cycle."
+NO_GROUP = "No group"
+#: The provisional status of an item on the convener's boards, in words (colour is never the only cue).
+BOARD_STATUS_LABELS = {
+    "consensus": "Consensus",
+    "stable": "Stable",
+    "open": "No consensus yet",
+    "empty": "No answers yet",
+}
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,7 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         "deadline": rnd.deadline.isoformat() if rnd.deadline else None,
         "feedback_mode": plan.feedback_mode,
         "revealed": rnd.results_revealed,
+        "discussing": rnd.discussing_id,
         "can_vote": view.can_vote and rnd.is_open,
         "items": sorted(int(k) for k in counts),
         "mine": mine,
@@ -367,10 +376,78 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
             "status": status,
             "modal": modal if modal >= 0 else None,
             "agreement": None if n == 0 else float(stats["agreement"][idx]),
+            "status_label": BOARD_STATUS_LABELS[status],
+            "bars": distribution_bars(matrix[idx].tolist()),
         }
     grid = [{"capability": r["capability"], "cells": [r["cells"].get(lv.pk) for lv in levels]} for r in rows.values()]
     progress = round_progress(rnd=rnd, plan=plan, counts=counts)
-    return {"levels": levels, "rows": grid, "progress": progress}
+    # The convener shows distributions once revealed to the panel or the round is over.
+    results_shown = rnd.results_revealed or not rnd.is_open
+    return {"levels": levels, "rows": grid, "progress": progress, "results_shown": results_shown}
+
+
+def distribution_bars(counts: list[int]) -> list[dict]:
+    """One bar per proficiency (``value``, ``label``, ``count``, ``share`` in whole per cent of the
+    answers), as ``workshops/delphi/_bars.html`` draws them and static/js/presenter.js redraws them."""
+    n = sum(counts)
+    return [
+        {"value": value, "label": label, "count": counts[value], "share": round(100 * counts[value] / n) if n else 0}
+        for value, label in Proficiency.choices
+    ]
+
+
+def round_progress_by_group(*, rnd: Round, plan: DelphiPlan) -> list[dict]:
+    """The panel's progress per stakeholder group (the group of a panellist's organisation):
+    ``eligible`` (active members of a voting role), ``started`` and ``finished`` — counts only,
+    for the convener's screens. Groups with nobody eligible and nobody started are left out; a
+    panellist without an organisation is counted under "No group"."""
+    n_items = rnd.items.count()
+    per_panellist = dict(
+        Vote.objects.filter(round_id=rnd.pk).order_by().values_list("panellist").annotate(n=Count("id"))
+    )
+    eligible = set(voter_ids(rnd.cycle_id, plan))
+    people = eligible | set(per_panellist)
+    groups = dict(User.objects.filter(pk__in=people).values_list("pk", "organisation__group"))
+    labels = {**dict(OrganisationGroup.choices), "": NO_GROUP}
+    rows = {key: {"group": key, "label": label, "eligible": 0, "started": 0, "finished": 0} for key, label in labels.items()}  # fmt: skip
+    for user_id in people:
+        row = rows.get(groups.get(user_id) or "", rows[""])
+        answered = per_panellist.get(user_id, 0)
+        row["eligible"] += user_id in eligible
+        row["started"] += answered > 0
+        row["finished"] += bool(n_items) and answered >= n_items
+    out = []
+    for row in rows.values():
+        if row["eligible"] or row["started"]:
+            whole = max(row["eligible"], row["started"], 1)
+            row["started_share"] = round(100 * row["started"] / whole)
+            row["finished_share"] = round(100 * row["finished"] / whole)
+            out.append(row)
+    return out
+
+
+def presenter_board(*, rnd: Round, plan: DelphiPlan) -> dict:
+    """The projector's view of a round: the facilitator's board as one list of items in board
+    order, the item under discussion (or None) and the progress by stakeholder group.
+
+    The projector is a screen the panel sees, so an item's bars and agreement are ``shown`` only
+    from the answers a panellist would need to see them (``public_quorum``: the anonymity floor,
+    or the live quorum if higher)."""
+    board = facilitator_board(rnd=rnd, plan=plan)
+    floor = public_quorum(plan)
+    items = [cell for row in board["rows"] for cell in row["cells"] if cell is not None]
+    for cell in items:
+        cell["shown"] = board["results_shown"] and cell["n"] >= floor
+        # While results are hidden, not even the provisional status reaches the room.
+        cell["room_status"] = cell["status"] if board["results_shown"] else "hidden"
+    discussing = next((cell for cell in items if cell["item"].pk == rnd.discussing_id), None)
+    return {
+        **board,
+        "items": items,
+        "discussing": discussing,
+        "groups": round_progress_by_group(rnd=rnd, plan=plan),
+        "min_shown": floor,
+    }
 
 
 def consensus_results(*, cycle: Cycle, is_convener: bool = False) -> list[dict]:

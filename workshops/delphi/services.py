@@ -320,6 +320,42 @@ def round_reveal(*, round_id: int, actor: User | None, revealed: bool) -> Round:
     return rnd
 
 
+@transaction.atomic
+def round_discuss(*, round_id: int, actor: User | None, item_id: object) -> Round:
+    """Set (or, with ``item_id=None``, clear) the item the room is discussing: the presenter shows
+    it large and panellists' screens are told (a ``discussing`` message after commit). Allowed in
+    a closed round too (the room reviews its results); setting the item already set changes
+    nothing. Like reveal/hide it is a change of the round: the sequence moves and the round's
+    state is announced, so a screen that orders messages by sequence is never left with a
+    progress message older than the ``discussing`` it applied."""
+    rnd = Round.objects.select_for_update().get(pk=round_id)
+    require_role(rnd.cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="choose the item the room discusses"))
+    item = None
+    if item_id is not None and item_id != "":
+        item_id = _as_int(item_id, "item_not_in_round", ITEM_NOT_IN_ROUND)
+        if 0 < item_id <= ITEM_ID_MAX:
+            item = rnd.items.select_related("capability", "role_level").filter(pk=item_id).first()
+        if item is None:
+            raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
+    if rnd.discussing_id == (item.pk if item else None):
+        return rnd
+    rnd.discussing = item
+    rnd.sequence = F("sequence") + 1
+    rnd.save(update_fields=["discussing", "sequence"])
+    rnd.refresh_from_db()
+    if item is None:
+        summary = f"Stopped discussing an item of Delphi round {rnd.number}"
+    else:
+        summary = f"Discussing {item.capability.ref} at {item.role_level.name} in Delphi round {rnd.number}"
+    audit_record(cycle=rnd.cycle_id, actor=actor, verb="delphi.discussing", summary=summary, detail={"round": rnd.number, "item": rnd.discussing_id})  # fmt: skip
+    # Imported here, as in _announce: the realtime module imports selectors.
+    from workshops.delphi.realtime import announce_discussing
+
+    announce_discussing(rnd)
+    _announce(rnd.pk)
+    return rnd
+
+
 # --- Votes ---------------------------------------------------------------------------------------
 
 

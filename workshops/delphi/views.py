@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import uuid
+from http import HTTPStatus
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -11,12 +12,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core.pages import login_required
+from core.pages import login_required, render_page, safe_next
 from core.spreadsheets import cell_safe
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
 from workshops.delphi import selectors, services
 from workshops.delphi.forms import DelphiPlanForm, RoundOpenForm
+from workshops.join.selectors import join_panel_for_round
 from workshops.models import Round
 from workshops.realtime import round_ws_path
 
@@ -25,7 +27,10 @@ ROUND_OPENED = "Round {number} is open with {items} items."
 ROUND_CLOSED = "Round {number} is closed; its results are being computed."
 RESULTS_SHOWN = "Group results are now shown to the panel."
 RESULTS_HIDDEN = "Group results are hidden from the panel."
+DISCUSSING = "The room is discussing {ref} at {level}."
+DISCUSSING_STOPPED = "No item is being discussed."
 VOTE_SAVED = "Your answer is saved."
+PRESENTER = "workshops/delphi/presenter.html"
 
 
 def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) -> selectors.RoundAccess:
@@ -34,6 +39,14 @@ def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) 
 
 def _home_url(slug: str) -> str:
     return reverse("workshops:delphi", args=[slug])
+
+
+def _done(request: HttpRequest, next_url: str) -> HttpResponse:
+    """After a convener's act: back to ``next_url``; for htmx (the presenter) no content — the
+    page redraws itself from the round's socket and shows the queued message on its next refresh."""
+    if request.htmx:
+        return HttpResponse(status=HTTPStatus.NO_CONTENT)
+    return redirect(next_url)
 
 
 @login_required
@@ -138,12 +151,19 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         "plan": view.plan,
         "view": view,
         "grid": grid,
+        "voter": view.can_vote,
         "can_vote": view.can_vote and view.round.is_open,
         "choices": grid["choices"],
         "progress": selectors.round_progress(rnd=view.round, plan=view.plan),
         "ws_path": round_ws_path(view.round),
+        "voting_role_labels": _voting_role_labels(view.plan),
+        "role_label": Role(view.access.role).label if view.access.role in Role.values else "",
     }
     return render(request, "workshops/delphi/round.html", context)
+
+
+def _voting_role_labels(plan) -> list[str]:
+    return [Role(r).label.lower() + "s" for r in plan.voting_roles if r in Role.values]
 
 
 @login_required
@@ -176,12 +196,14 @@ def round_vote(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "cycle": view.round.cycle,
             "round": view.round,
             "cell": cell,
+            "voter": view.can_vote,
             "can_vote": view.can_vote and view.round.is_open,
             "error": error,
             "saved": error is None,
             "choices": grid["choices"],
+            "answered": grid["answered"],
         }
-        return render(request, "workshops/delphi/round.html#cell", context, status=400 if error else 200)
+        return render(request, "workshops/delphi/vote_response.html", context, status=400 if error else 200)
     if error:
         messages.error(request, error)
     else:
@@ -198,7 +220,7 @@ def round_close(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     else:
         services.round_close(round_id=view.round.pk, actor=request.user)
         messages.success(request, ROUND_CLOSED.format(number=view.round.number))
-    return redirect(request.POST.get("next") or _home_url(slug))
+    return _done(request, safe_next(request, _home_url(slug)))
 
 
 @login_required
@@ -208,7 +230,7 @@ def round_reveal(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     revealed = request.POST.get("revealed") == "1"
     services.round_reveal(round_id=view.round.pk, actor=request.user, revealed=revealed)
     messages.success(request, RESULTS_SHOWN if revealed else RESULTS_HIDDEN)
-    return redirect("workshops:delphi_facilitator", slug, number)
+    return _done(request, safe_next(request, reverse("workshops:delphi_facilitator", args=[slug, number])))
 
 
 @login_required
@@ -225,6 +247,47 @@ def facilitator(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     }
     template = "workshops/delphi/facilitator.html#board" if request.htmx else "workshops/delphi/facilitator.html"
     return render(request, template, context)
+
+
+def _render_presenter(request: HttpRequest, view: selectors.RoundAccess) -> HttpResponse:
+    """The presenter page, or for htmx its board with the header's controls (out of band)."""
+    context = {
+        "cycle": view.round.cycle,
+        "access": view.access,
+        "round": view.round,
+        "plan": view.plan,
+        "board": selectors.presenter_board(rnd=view.round, plan=view.plan),
+        "ws_path": round_ws_path(view.round),
+    }
+    if not request.htmx:
+        context["join"] = join_panel_for_round(request, view.round)
+    return render_page(request, PRESENTER, "board", context, oob_partials=("controls",))
+
+
+@login_required
+def presenter(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The projector: the join code, progress by group, live bars, the item under discussion."""
+    return _render_presenter(request, _round_for_member(request, slug, number, roles=[Role.CONVENER]))
+
+
+@login_required
+@require_POST
+def round_discuss(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """Choose the item the room discusses (``item``), or stop (no ``item``). htmx: the presenter's board."""
+    view = _round_for_member(request, slug, number, roles=[Role.CONVENER])
+    try:
+        rnd = services.round_discuss(round_id=view.round.pk, actor=request.user, item_id=request.POST.get("item"))
+    except services.DelphiError as error:
+        if request.htmx:
+            return HttpResponse(error.message, status=400)
+        messages.error(request, error.message)
+    else:
+        if request.htmx:
+            return _render_presenter(request, selectors.RoundAccess(round=rnd, plan=view.plan, access=view.access))
+        item = rnd.discussing
+        message = DISCUSSING.format(ref=item.capability.ref, level=item.role_level.name) if item else DISCUSSING_STOPPED
+        messages.success(request, message)
+    return redirect(safe_next(request, reverse("workshops:delphi_presenter", args=[slug, number])))
 
 
 @login_required

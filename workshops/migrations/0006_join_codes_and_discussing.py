@@ -97,18 +97,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            options={
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("round__isnull", False), ("workshop__isnull", True)),
-                            models.Q(("round__isnull", True), ("workshop__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="join_code_one_target",
-                    )
-                ],
-            },
         ),
         migrations.RunPython(codes_for_open_rounds, migrations.RunPython.noop),
     ]
