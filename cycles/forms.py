@@ -6,8 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 
+from accounts.forms import check_new_password
 from accounts.models import OrganisationGroup
 from core.forms import BootstrapMixin
 from cycles.models import Cycle, Phase, PhasePlan, Role, RoleLevel, SupplyChainPartner, Workshop
@@ -221,14 +221,5 @@ class AcceptNewAccountForm(BootstrapMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            from accounts.models import User
-
-            try:
-                validate_password(p1, user=User(email=self.email, display_name=data.get("display_name", "")))
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+        check_new_password(self, data, email=self.email)
         return data

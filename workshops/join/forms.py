@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from django.utils import timezone
 
-from accounts.models import OrganisationGroup, User
+from accounts.forms import check_new_password
+from accounts.models import OrganisationGroup
 from core.forms import BootstrapMixin
 from cycles.models import Role
 from workshops.join.codes import LENGTH
@@ -77,15 +77,7 @@ class SignUpForm(BootstrapMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            person = User(email=data.get("email", ""), display_name=data.get("display_name", ""))
-            try:
-                validate_password(p1, user=person)
-            except forms.ValidationError as exc:
-                self.add_error("password1", exc)
+        check_new_password(self, data, email=data.get("email", ""))
         return data
 
 
