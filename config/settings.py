@@ -207,12 +207,21 @@ DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
 # make run embeds every framework's statements with the demo (minutes), not only the IfATE duties.
 MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 
+# Background jobs (core/jobs.py): a running job's task beats its heartbeat every
+# JOB_HEARTBEAT_SECONDS; unheard for JOB_STALE_AFTER_SECONDS it counts as lost, and the sweep that
+# marks lost jobs failed runs every JOB_SWEEP_SECONDS.
+JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 30.0)
+JOB_STALE_AFTER_SECONDS = env_float("JOB_STALE_AFTER_SECONDS", 180.0)
+JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 60.0)
+if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("JOB_STALE_AFTER_SECONDS must be at least three heartbeats (JOB_HEARTBEAT_SECONDS).")
+
 # Scheduled work (services mode: run `celery -A config beat` beside the workers). Pages never do it:
 # a Delphi round past its deadline reads as closed at once and its row closes here within a minute;
 # a background job whose worker died is marked failed within minutes of going stale.
 CELERY_BEAT_SCHEDULE = {
     "close-due-delphi-rounds": {"task": "workshops.tasks.close_due_rounds", "schedule": 60.0},
-    "fail-stale-jobs": {"task": "core.tasks.fail_stale_jobs", "schedule": 300.0},
+    "fail-stale-jobs": {"task": "core.tasks.fail_stale_jobs", "schedule": JOB_SWEEP_SECONDS},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -11,9 +11,10 @@ task the broker delivered twice, never both compute the same job:
                         └─ report_progress: per cent, a note, and a heartbeat
 
 A job is *stale* when nothing has been heard from it for too long: a running job after
-``STALE_AFTER`` ("heard from" is its heartbeat, set when it is claimed or reports progress, else
-when it started), a queued one after ``QUEUED_STALE_AFTER`` (since it was queued: a queued job may
-rightly wait behind others). The same rule decides both what ``claim`` may take over and what
+``STALE_AFTER`` ("heard from" is its heartbeat: set when it is claimed or reports progress, and
+every ``HEARTBEAT_EVERY`` while its task runs inside ``kept_alive``, however long a step stays
+silent), a queued one after ``QUEUED_STALE_AFTER`` (since it was queued: a queued job may rightly
+wait behind others). The same rule decides both what ``claim`` may take over and what
 ``fail_stale`` (run by the beat task ``core.tasks.fail_stale_jobs``) marks failed, for every job
 model. With the beat task running, a job whose worker died is marked failed within minutes of
 going stale and the person who asked for it starts it again; a task the broker delivers again
@@ -22,19 +23,28 @@ later finds it failed and does nothing.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-# How long a running job may go unheard before it counts as lost: above the longest silence of a
-# healthy job (the first FOP proposal run embeds thousands of occupation texts for a few minutes
-# without reporting progress, a PDF report renders for about a minute; match runs and exports
-# report progress as they go), and short enough that a person whose worker died is told soon.
-STALE_AFTER = timedelta(minutes=30)
+logger = logging.getLogger(__name__)
+
+# A running job's task beats its heartbeat this often from a thread of its own (``kept_alive``), so
+# a job is heard from while a long step (a PDF, a first embedding of an occupation list) stays
+# silent. When its worker dies the beats stop, and after ``STALE_AFTER`` (six missed beats) the
+# job counts as lost: the sweep (core.tasks.fail_stale_jobs, every minute) marks it failed within
+# minutes, or a worker that gets its task again takes it over. Both come from the environment.
+HEARTBEAT_EVERY = timedelta(seconds=settings.JOB_HEARTBEAT_SECONDS)
+STALE_AFTER = timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
 # How long a job may wait in the queue before no worker is taken to be coming: above the longest
 # backlog a healthy matching queue builds (a framework's embedding takes minutes, runs queue
 # behind it one at a time), and within a working session.
@@ -133,6 +143,33 @@ class BackgroundJob(models.Model):
             return True
         stale = cls.objects.filter(stale_q(now), pk=pk, status=JobStatus.RUNNING)
         return bool(stale.update(**taken, progress_note=TAKEN_OVER))
+
+    @classmethod
+    @contextmanager
+    def kept_alive(cls, pk: int) -> Iterator[None]:
+        """While the block runs, beat the job's heartbeat every ``HEARTBEAT_EVERY`` from a daemon
+        thread (its own database connection, closed when it stops). The first beat comes after
+        one interval; a beat that fails (a busy database) is logged and the next one tries again."""
+        stop = threading.Event()
+        every = HEARTBEAT_EVERY.total_seconds()
+
+        def beat() -> None:
+            try:
+                while not stop.wait(every):
+                    try:
+                        cls.objects.filter(pk=pk, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+                    except Exception:  # noqa: BLE001 - a missed beat is not the job's failure
+                        logger.warning("Heartbeat of %s %s failed", cls._meta.label, pk, exc_info=True)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{cls._meta.label}-{pk}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=every + 5)
 
     @classmethod
     def report_progress(cls, pk: int, percent: int, note: str | None = None) -> bool:

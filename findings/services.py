@@ -189,30 +189,32 @@ def _set_progress(job_id: int, percent: int, note: str | None = None) -> None:
     ExportJob.report_progress(job_id, percent, note)
 
 
+def _build(job: ExportJob, cycle) -> tuple[bytes, str]:
+    """The job's file: its bytes and its download name."""
+    from findings import exports, report
+
+    job_id = job.pk
+    if job.kind == ExportJob.Kind.REPORT_PDF:
+        _set_progress(job_id, 10, "Rendering the report")
+        return report.report_pdf(cycle), f"{cycle.slug}-findings-report.pdf"
+    pages = exports.all_pages(
+        cycle, progress=lambda done, total: _set_progress(job_id, int(90 * done / total)), params=job.params
+    )
+    if job.kind == ExportJob.Kind.WORKBOOK:
+        return exports.workbook_bytes(cycle, pages), f"{cycle.slug}-findings.xlsx"
+    return exports.csv_zip_bytes(cycle, pages), f"{cycle.slug}-findings-csv.zip"
+
+
 def export_job_run(*, job_id: int) -> ExportJob | None:
     """Build the job's file. Claimed with core.jobs' conditional UPDATE (a waiting job, or one whose
     worker was lost), so two workers never build the same job; returns None when it was not ours."""
-    from findings import exports, report
-
     if not ExportJob.claim(job_id):
         return None
     job = ExportJob.objects.select_related("cycle").get(pk=job_id)
     cycle = job.cycle
     try:
-        if job.kind == ExportJob.Kind.REPORT_PDF:
-            _set_progress(job_id, 10, "Rendering the report")
-            content = report.report_pdf(cycle)
-            filename = f"{cycle.slug}-findings-report.pdf"
-        else:
-            pages = exports.all_pages(
-                cycle, progress=lambda done, total: _set_progress(job_id, int(90 * done / total)), params=job.params
-            )
-            if job.kind == ExportJob.Kind.WORKBOOK:
-                content = exports.workbook_bytes(cycle, pages)
-                filename = f"{cycle.slug}-findings.xlsx"
-            else:
-                content = exports.csv_zip_bytes(cycle, pages)
-                filename = f"{cycle.slug}-findings-csv.zip"
+        with ExportJob.kept_alive(job_id):
+            content, filename = _build(job, cycle)
         job.file.save(f"{job.pk}-{filename}", ContentFile(content), save=False)
         if not ExportJob.finish(job_id, file=job.file.name, filename=filename):
             # No longer ours (marked lost meanwhile): the file is nobody's.

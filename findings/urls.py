@@ -10,6 +10,7 @@ urlpatterns = [
     path("cycles/<slug:slug>/findings/exports/start/", exports.export_start, name="export_start"),
     path("cycles/<slug:slug>/findings/exports/<int:job_id>/", exports.export_status, name="export_status"),
     path("cycles/<slug:slug>/findings/exports/<int:job_id>/file/", exports.export_file, name="export_file"),
+    path("cycles/<slug:slug>/findings/exports/<int:job_id>/retry/", exports.export_retry, name="export_retry"),
     path("cycles/<slug:slug>/findings/share/", share.share_links, name="share_links"),
     path("cycles/<slug:slug>/findings/share/<int:pk>/revoke/", share.share_revoke, name="share_revoke"),
     path("cycles/<slug:slug>/findings/<slug:key>/", pages.findings_page, name="page"),

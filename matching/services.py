@@ -178,7 +178,8 @@ def match_run_execute(*, run_id: int) -> bool:
     if not MatchRun.claim(run_id):
         return False
     try:
-        _compute(run_id)
+        with MatchRun.kept_alive(run_id):
+            _compute(run_id)
     except Exception as exc:
         MatchRun.fail(run_id, error_text(exc))
         raise

@@ -59,6 +59,16 @@ def export_start(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def export_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """A failed export, asked for again: the same kind and filters, as a new job."""
+    access, job = _get_job_for_member(request, slug, job_id)
+    again = export_job_create(cycle=access.cycle, kind=job.kind, actor=request.user, params=job.params)
+    messages.info(request, f"{again.get_kind_display()}: building it again; this page shows when it is ready.")
+    return redirect("findings:export_status", slug, again.pk)
+
+
+@login_required
 def export_status(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     access, job = _get_job_for_member(request, slug, job_id)
     context = {"cycle": access.cycle, "access": access, "job": job, "nav": _nav(), "section": "exports"}

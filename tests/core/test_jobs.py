@@ -16,7 +16,7 @@ from tests.factories import CycleFactory
 from workshops.models import FOPProposalRun
 
 LONG_AGO = STALE_AFTER + timedelta(minutes=1)
-LATELY = STALE_AFTER - timedelta(minutes=5)
+LATELY = STALE_AFTER / 2
 NEVER_TAKEN = QUEUED_STALE_AFTER + timedelta(minutes=1)
 
 
@@ -182,3 +182,29 @@ def test_the_scheduled_sweep_fails_lost_jobs_of_every_kind_and_leaves_live_ones(
     for job in live:
         job.refresh_from_db()
         assert job.status == JobStatus.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_is_heard_from_while_a_long_step_stays_silent(monkeypatch):
+    """kept_alive beats the heartbeat from its own thread: a job busy for longer than STALE_AFTER
+    without reporting progress is never taken for lost, and the beats stop when the block ends."""
+    import time
+
+    from core import jobs
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", timedelta(seconds=0.2))
+    job = _match_run(CycleFactory(), status=JobStatus.RUNNING, started_at=_ago(LONG_AGO), heartbeat_at=_ago(LONG_AGO))
+    assert MatchRun.objects.filter(jobs.stale_q(), pk=job.pk).exists()
+    with MatchRun.kept_alive(job.pk):
+        # The "silent step": the block reports nothing; the job is heard from all the same.
+        deadline = time.monotonic() + 10
+        while MatchRun.objects.filter(jobs.stale_q(), pk=job.pk).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not MatchRun.objects.filter(jobs.stale_q(), pk=job.pk).exists()
+    # The beats stopped with the block: its thread is gone and the heartbeat no longer moves.
+    assert not [t for t in threading.enumerate() if t.name.startswith("heartbeat-")]
+    job.refresh_from_db()
+    beaten = job.heartbeat_at
+    time.sleep(0.5)
+    job.refresh_from_db()
+    assert job.heartbeat_at == beaten

@@ -74,15 +74,36 @@ def runserver_process(*, port: int, env: dict[str, str], log_dir) -> ManagedProc
     return ManagedProcess("web", argv, env=env, log_dir=log_dir, ready=ready)
 
 
+def beat_worker_process(*, env: dict[str, str], log_dir) -> ManagedProcess:
+    """A worker with the beat schedule inside it, as Procfile.run starts it (-B)."""
+    worker = celery_process(name="worker-beat", env=env, log_dir=log_dir)
+    worker.argv[worker.argv.index("worker") + 1 : worker.argv.index("worker") + 1] = [
+        "-B", "--schedule", str(log_dir / "celerybeat-schedule"),
+    ]  # fmt: skip
+    return worker
+
+
 @pytest.fixture
 def worker_site(transactional_db, tmp_path, settings):
-    """daphne and a Celery worker, as `make run` starts them, on this test's database."""
+    """The web server and a Celery worker, as `make run` starts them, on this test's database."""
     env = _env(tmp_path)
     port = spare_port()
     web = runserver_process(port=port, env=env, log_dir=tmp_path).start()
     worker = celery_process(name="worker", env=env, log_dir=tmp_path).start(timeout=120)
     yield f"http://127.0.0.1:{port}", worker
     for process in (web, worker):
+        process.stop()
+
+
+@pytest.fixture
+def fast_sweep_site(transactional_db, tmp_path, settings):
+    """As worker_site, with a job's heartbeat every second, lost after four and swept every second:
+    the production values (30 s, 3 min, 1 min) in a test's time."""
+    env = {**_env(tmp_path), "JOB_HEARTBEAT_SECONDS": "1", "JOB_STALE_AFTER_SECONDS": "4", "JOB_SWEEP_SECONDS": "1"}
+    port = spare_port()
+    processes = [runserver_process(port=port, env=env, log_dir=tmp_path).start()]
+    yield f"http://127.0.0.1:{port}", env, tmp_path, processes
+    for process in processes:
         process.stop()
 
 
@@ -101,15 +122,19 @@ def convener(transactional_db, settings, tmp_path):
     return cycle, user
 
 
-def test_propose_fops_returns_at_once_shows_progress_and_the_worker_delivers(worker_site, convener, new_page):
-    base, worker = worker_site
-    cycle, user = convener
-    page = new_page(base_url=base)
+def _log_in(page, user):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def test_propose_fops_returns_at_once_shows_progress_and_the_worker_delivers(worker_site, convener, new_page):
+    base, worker = worker_site
+    cycle, user = convener
+    page = new_page(base_url=base)
+    _log_in(page, user)
 
     page.goto(f"/cycles/{cycle.slug}/fops/propose/")
     page.get_by_role("button", name="Propose FOPs").click()
@@ -124,3 +149,39 @@ def test_propose_fops_returns_at_once_shows_progress_and_the_worker_delivers(wor
     expect(status).to_contain_text("Latest run done", timeout=180_000)
     assert FOP.objects.filter(cycle=cycle).exists()
     assert "propose_fops" in worker.log_text()
+
+
+def test_a_job_whose_worker_is_killed_is_marked_failed_within_its_staleness_and_can_be_run_again(
+    fast_sweep_site, convener, new_page
+):
+    import time
+
+    from workshops.models import FOPProposalRun
+
+    base, env, log_dir, processes = fast_sweep_site
+    cycle, user = convener
+    first = celery_process(name="worker", env=env, log_dir=log_dir).start(timeout=120)
+    processes.append(first)
+    page = new_page(base_url=base)
+    _log_in(page, user)
+    page.goto(f"/cycles/{cycle.slug}/fops/propose/")
+    page.get_by_role("button", name="Propose FOPs").click()
+
+    # The worker has the run (loading the model takes it a few seconds): kill it outright.
+    deadline = time.monotonic() + 60
+    while not FOPProposalRun.objects.filter(cycle=cycle, status="running").exists():
+        assert time.monotonic() < deadline, first.log_tail()
+        time.sleep(0.05)
+    first.kill()
+    # A worker comes back with the scheduler; within the staleness the sweep marks the run failed
+    # and the page, polling by itself, says so in words.
+    processes.append(beat_worker_process(env=env, log_dir=log_dir).start(timeout=120))
+    status = page.locator("#fop-run-status")
+    expect(status).to_contain_text("The latest run failed", timeout=60_000)
+    expect(status).to_contain_text("The job never finished (its worker probably stopped)")
+    assert not FOP.objects.filter(cycle=cycle).exists()
+
+    # Started again, the new worker computes it.
+    page.get_by_role("button", name="Propose FOPs").click()
+    expect(page.locator("#fop-run-status")).to_contain_text("Latest run done", timeout=180_000)
+    assert FOP.objects.filter(cycle=cycle).exists()

@@ -112,7 +112,9 @@ def test_running_an_export_job_twice_builds_it_once(mini, mini_people, media):
     assert ExportJob.objects.get(pk=job.pk).file.name == first
 
 
-def test_a_failing_export_is_recorded_on_the_job(mini, mini_people, media, monkeypatch):
+def test_a_failing_export_is_recorded_on_the_job(
+    mini, mini_people, media, monkeypatch, django_capture_on_commit_callbacks
+):
     from findings import exports
 
     def broken(*args, **kwargs):
@@ -124,7 +126,16 @@ def test_a_failing_export_is_recorded_on_the_job(mini, mini_people, media, monke
     job.refresh_from_db()
     assert job.status == ExportJob.Status.FAILED and "disk full" in job.error
     page = client_for(mini_people["convener"]).get(f"/cycles/mini/findings/exports/{job.pk}/")
-    assert b"The export failed" in page.content
+    assert b"The export failed" in page.content and b"Try again" in page.content
+
+    # "Try again" builds the same export (kind and filters) as a new job, this time whole.
+    monkeypatch.undo()
+    ExportJob.objects.filter(pk=job.pk).update(params={"role_level": ["1"]})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(mini_people["convener"]).post(f"/cycles/mini/findings/exports/{job.pk}/retry/")
+    again = ExportJob.objects.exclude(pk=job.pk).get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/exports/{again.pk}/")
+    assert (again.kind, again.params, again.status) == ("workbook", {"role_level": ["1"]}, ExportJob.Status.DONE)
 
 
 def test_exports_are_private_to_their_requester_and_conveners(mini, mini_people, media):

@@ -227,6 +227,7 @@ ROWS: dict[str, Row] = {
     # The job was requested by the convener: only its requester may follow or fetch it.
     "findings:export_status": Row(get=cycle(CONVENER), **slug_and(job_id="export_job_pk")),
     "findings:export_file": Row(get=cycle(CONVENER), **slug_and(job_id="export_job_pk")),
+    "findings:export_retry": post_only(cycle(CONVENER), **slug_and(job_id="export_job_pk")),
     "findings:share_links": Row(get=convener(), post=convener(), **SLUG),
     "findings:share_revoke": post_only(convener(), **slug_and(pk="share_pk")),
     "findings:page": Row(get=members(), **slug_and(key="page_key")),

@@ -256,7 +256,8 @@ def fop_proposal_run_execute(*, run_id: int, actor_id: int | None) -> FOPProposa
         if actor_id is not None and actor is None:
             raise ProposalError(ACTOR_GONE)
         parameters = clean_parameters(**run.parameters)
-        fop_propose(cycle=run.cycle, actor=actor, parameters=parameters, run=run)
+        with FOPProposalRun.kept_alive(run_id):
+            fop_propose(cycle=run.cycle, actor=actor, parameters=parameters, run=run)
     except ProposalError as exc:
         _mark_failed(run_id, str(exc), from_status=running)
     except PermissionDenied:
