@@ -21,6 +21,9 @@
     },
     onState(state) {
       const live = state === "live";
+      // Refused (signed out, removed): the status says why; the fallback poll stops too, so the
+      // page keeps that sentence rather than jumping to the login form in the middle of it.
+      if (state === "signed-out" || state === "not-allowed") window.captureStopped = true;
       // Catch up with anything committed while we were away.
       if (live && !window.captureLive) refresh();
       window.captureLive = live;
