@@ -10,8 +10,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+
+if settings.MATCHING_PRELOAD:
+    # Load the embedding model while the server starts serving, not on the first search.
+    from matching.embeddings import load_in_background  # noqa: E402
+
+    load_in_background()
 
 application = ProtocolTypeRouter(
     {

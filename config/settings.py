@@ -204,6 +204,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # take votes off the event loop in each ASGI process.
 DELPHI_PROGRESS_INTERVAL = env_float("DELPHI_PROGRESS_INTERVAL", 0.5)
 DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
+# Servers and workers start loading the embedding model as they start (a background thread), so no
+# request waits for it.
+MATCHING_PRELOAD = env_bool("MATCHING_PRELOAD", True)
 # make run embeds every framework's statements with the demo (minutes), not only the IfATE duties.
 MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 

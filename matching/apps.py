@@ -16,6 +16,7 @@ class MatchingConfig(AppConfig):
         providers.register("propose_profiles", deferred("matching.proposals.propose_profiles"))
         providers.register("best_matches", deferred("matching.proposals.best_matches_for_capabilities"))
         providers.register("suggest_tags", deferred("matching.suggestions.suggest_tags"))
+        providers.register("warm_up", deferred("matching.services.warm_up_queue"))
         providers.register("similar_tag_pairs", deferred("matching.suggestions.similar_tag_pairs"))
         providers.register("similar_statements", deferred("matching.assist.similar_statements"))
         providers.register("suggest_classifications", deferred("matching.assist.suggest_classifications"))

@@ -5,9 +5,9 @@ not encoded again, and the demo run is recomputed only when the cycle's FOPs or 
 changed since it last ran.
 
 Embedding O*NET (18,796 tasks) and ESCO (13,896 skills, 3,007 occupations) takes a few minutes
-on two cores, so the demo embeds only the IfATE duties it matches against; the capability
-library adds O*NET and ESCO after ``python manage.py embed_frameworks`` (or set
-``MATCHING_DEMO_EMBED_ALL=1`` to do it here).
+on two cores, so the demo embeds only the IfATE duties it matches against and queues the rest for
+the worker `make run` starts (``matching.tasks.warm_up``); ``python manage.py embed_frameworks``
+does it in the foreground, and ``MATCHING_DEMO_EMBED_ALL=1`` here.
 """
 
 from __future__ import annotations
@@ -60,10 +60,16 @@ def load(data_dir: Path, stdout=None) -> MatchRun | None:
         encoded = services.framework_version_embed(version=version)
         _say(stdout, f"  Embedded {version}: {encoded:,} new texts ({time.perf_counter() - started:.1f} s)")
     if not embed_all and any(v.embedded_at is None for k, v in versions.items() if k != "ifate"):
-        _say(
-            stdout,
-            "  O*NET and ESCO are imported but not embedded: run `python manage.py embed_frameworks` for the library.",
-        )
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            # No worker to hand it to (tasks run in-process): embedding here would take minutes.
+            _say(stdout, "  O*NET and ESCO are imported but not embedded: run `python manage.py embed_frameworks`.")
+        else:
+            services.warm_up_queue()
+            _say(
+                stdout,
+                "  O*NET and ESCO are imported; the worker embeds them in the background (a few minutes: "
+                "suggestions and the library show how far it is meanwhile).",
+            )
 
     cycle = Cycle.objects.filter(slug=DEMO_CYCLE).first()
     if cycle is None or "ifate" not in versions:

@@ -61,14 +61,20 @@ from pathlib import Path
 
 import numpy as np
 
+from core.readiness import NotReady
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 BATCH_SIZE = 64
-# Texts per encode call: long enough for length-sorted batches, short enough to store as we go.
-ENCODE_CHUNK = 4096
+# Texts per encode call: long enough for length-sorted batches, short enough to store as we go
+# (a page preparing a corpus shows how many are stored: about every ten seconds, another chunk).
+ENCODE_CHUNK = 1024
+# What a request says while it waits for the background (core.readiness.NotReady).
+MODEL_LOADING = "Loading the language model"
+CORPUS_EMBEDDING = "Embedding {corpus}"
 # Blocked top-k: at most this many float32 scores live at once (16 M ≈ 64 MB), and the column
 # sample that bounds each row's k-th best score.
 TOPK_BLOCK_ELEMENTS = 16_000_000
@@ -114,6 +120,27 @@ def get_model():
 def model_loaded() -> bool:
     """True once this process has loaded the model (encoding a sentence then takes milliseconds)."""
     return _model is not None
+
+
+_loader: threading.Thread | None = None
+
+
+def load_in_background() -> None:
+    """Start loading the model in a daemon thread, once per process (a server at start-up, or a
+    request that found it missing): the request that asked goes on without waiting for it."""
+    global _loader
+    with _model_lock:
+        if _model is not None or (_loader is not None and _loader.is_alive()):
+            return
+        _loader = threading.Thread(target=get_model, name="load-embedding-model", daemon=True)
+        _loader.start()
+
+
+def require_model() -> None:
+    """Raise ``NotReady`` (and start loading) unless this process has the model: for requests."""
+    if _model is None:
+        load_in_background()
+        raise NotReady(MODEL_LOADING)
 
 
 def encode_unstored(texts: Sequence[str]) -> np.ndarray:
@@ -354,6 +381,15 @@ def register_corpus(key: str):
     return decorator
 
 
+FRAMEWORK_LABELS = {"esco": "ESCO", "onet": "O*NET", "ifate": "IfATE"}
+
+
+def corpus_label(key: str) -> str:
+    """A corpus key in words: ``esco:all_skills`` → "ESCO all skills"."""
+    framework, _, name = key.partition(":")
+    return f"{FRAMEWORK_LABELS.get(framework, framework)} {name.replace('_', ' ')}".strip()
+
+
 def corpus_keys() -> list[str]:
     _ensure_sources()
     return sorted(_SOURCES)
@@ -364,7 +400,12 @@ def _ensure_sources() -> None:
     from matching import corpora  # noqa: F401
 
 
-def get_corpus(key: str, progress: Callable[[int, int], None] | None = None) -> Corpus:
+def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, stored_only: bool = False) -> Corpus:
+    """The corpus ``key`` with a unit vector per item, held per process until its source changes.
+
+    A worker (``stored_only=False``) encodes the texts the store lacks. A request passes
+    ``stored_only=True``: it never encodes a corpus, and gets ``NotReady`` (how many of the texts
+    the store has) while the worker is still embedding it."""
     _ensure_sources()
     if key not in _SOURCES:
         raise KeyError(f"Unknown corpus {key!r}; known: {', '.join(sorted(_SOURCES))}")
@@ -377,7 +418,17 @@ def get_corpus(key: str, progress: Callable[[int, int], None] | None = None) -> 
         if cached is not None and cached.signature == signature:
             return cached
         items = loader()
-        vectors = encode([item.text for item in items], progress) if items else np.zeros((0, DIM), np.float32)
+        if stored_only and items:
+            hashes = [text_hash(item.text) for item in items]
+            stored = _fetch(list(dict.fromkeys(hashes)))
+            missing = sum(1 for h in hashes if h not in stored)
+            if missing:
+                raise NotReady(
+                    CORPUS_EMBEDDING.format(corpus=corpus_label(key)), done=len(hashes) - missing, total=len(hashes)
+                )
+            vectors = np.stack([stored[h] for h in hashes]).astype(np.float32, copy=False)
+        else:
+            vectors = encode([item.text for item in items], progress) if items else np.zeros((0, DIM), np.float32)
         corpus = Corpus(key=key, signature=signature, items=items, vectors=vectors)
         _corpora[key] = corpus
         return corpus

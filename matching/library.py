@@ -118,6 +118,8 @@ def forget() -> None:
 
 
 def _query_vector(q: str) -> np.ndarray:
+    # A request: NotReady (and the model loading in the background) rather than wait for it.
+    embeddings.require_model()
     return embeddings.encode([q])[0]
 
 

@@ -49,9 +49,23 @@ from workshops.models import FOP, Capability
 
 
 def frameworks_with_versions() -> list[Framework]:
-    return list(
+    """Every framework with its versions, newest first; a version not yet embedded carries how far
+    the embedding is (``stored`` of ``total`` statements: the worker stores them as it goes)."""
+    from matching.embeddings import MODEL_NAME
+    from matching.models import Embedding
+
+    frameworks = list(
         Framework.objects.prefetch_related("versions").annotate(version_count=Count("versions")).order_by("kind")
     )
+    stored = Embedding.objects.filter(model=MODEL_NAME).values("text_hash")
+    for framework in frameworks:
+        for version in framework.versions.all():
+            if version.embedded_at is None:
+                statements = Statement.objects.filter(version=version)
+                version.total = statements.count()
+                version.stored = statements.filter(text_hash__in=stored).count()
+                version.percent = min(99, int(100 * version.stored / version.total)) if version.total else 0
+    return frameworks
 
 
 def framework_version(version_id: int) -> FrameworkVersion:

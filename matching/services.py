@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.db import transaction
@@ -138,6 +138,52 @@ def framework_version_embed(*, version: FrameworkVersion, progress: Callable[[in
     embeddings.encode(titles)
     FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
     return embeddings.STATS.encoded - before
+
+
+def frameworks_embed(
+    *, kinds: Sequence[str] = ("ifate", "onet", "esco"), progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, int]:
+    """Embed the latest version of each framework of ``kinds`` that is imported: its statements and
+    titles, then the corpora built from it (FOP naming, KSB suggestions, the library), whose texts
+    are not all statements. What ``embed_frameworks`` and the worker's warm-up do; texts already
+    stored are skipped, so a second run is instant. Returns the texts encoded per version."""
+    from matching.corpora import latest_version
+
+    encoded: dict[str, int] = {}
+    for kind in kinds:
+        version = latest_version(kind)
+        if version is None:
+            continue
+
+        def report(done: int, total: int, version=version) -> None:
+            if progress is not None:
+                progress(str(version), done, total)
+
+        before = embeddings.STATS.encoded
+        framework_version_embed(version=version, progress=report)
+        for key in embeddings.corpus_keys():
+            if key.split(":", 1)[0] == kind:
+                embeddings.get_corpus(key, report)
+        encoded[str(version)] = embeddings.STATS.encoded - before
+    return encoded
+
+
+WARM_UP_KINDS = ("onet", "esco")
+WARM_UP_QUEUED_KEY = "matching:warm-up-queued"
+
+
+def warm_up_queue(*, kinds: Sequence[str] = WARM_UP_KINDS) -> bool:
+    """Queue the worker's warm-up (embed O*NET and ESCO) unless it was queued in the last ten
+    minutes; True when this call queued it. Pages call it when they find a list not yet embedded,
+    `make run` once the demo is loaded."""
+    from django.core.cache import cache
+
+    from matching.tasks import warm_up
+
+    if not cache.add(WARM_UP_QUEUED_KEY, True, timeout=600):
+        return False
+    transaction.on_commit(lambda: warm_up.delay(list(kinds)))
+    return True
 
 
 # --- executing a run ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.embeddings import Corpus, encode, get_corpus
+from matching.embeddings import Corpus, encode, get_corpus, require_model
 
 # Knowledge: every knowledge concept; Skill: the concepts typed skill/competence (not the few
 # without a type); Behaviour: the concepts of the transversal skills collection.
@@ -23,10 +23,17 @@ REUSE_BONUS = 0.05
 DUPLICATE_THRESHOLD = 0.80
 
 
-def esco_corpus(kind: str) -> Corpus:
+def esco_corpus(kind: str, *, stored_only: bool = False) -> Corpus:
     """The ESCO concepts suggested for a tag kind (K, S or B) with their unit vectors; empty when
-    ESCO is not imported."""
-    return get_corpus(CORPUS_KEYS[kind])
+    ESCO is not imported. ``stored_only``: never encode (a request), ``NotReady`` until the
+    worker has embedded them."""
+    return get_corpus(CORPUS_KEYS[kind], stored_only=stored_only)
+
+
+def prepare(progress=None) -> None:
+    """Embed the three ESCO lists the suggestions need (what the worker's warm-up does)."""
+    for key in CORPUS_KEYS.values():
+        get_corpus(key, progress)
 
 
 def _label_key(label: str) -> str:
@@ -40,9 +47,12 @@ def suggest_tags(statement: str, kind: str, existing: list[tuple[int, str, int]]
 
     ``existing`` is [(tag id, name, uses)]. Returns dicts with name, source, score (cosine, with the
     reuse bonus for tags in use) and ref (ESCO URI or tag id), best first, one per normalised name.
+    Called by a page: it raises ``core.readiness.NotReady`` rather than load the model or embed an
+    ESCO list itself (the worker's warm-up does; ``matching.tasks.warm_up``).
     """
+    require_model()
+    corpus = esco_corpus(kind, stored_only=True)
     query = encode([statement])[0]
-    corpus = esco_corpus(kind)
     candidates: list[tuple[float, int, dict]] = []
     if len(corpus):
         scores = corpus.vectors @ query

@@ -15,3 +15,11 @@ def match_run_execute_task(run_id: int) -> bool:
 @shared_task(name="matching.tasks.framework_version_embed_task")
 def framework_version_embed_task(version_id: int) -> int:
     return services.framework_version_embed(version=selectors.framework_version(version_id))
+
+
+@shared_task(name="matching.tasks.warm_up")
+def warm_up(kinds: list[str]) -> dict[str, int]:
+    """After set-up (`make run`) or when a page finds a list not embedded yet: embed the latest
+    O*NET and ESCO versions and their corpora in the background, so suggestions, FOP names and
+    the library never wait for them. Idempotent: stored texts are skipped."""
+    return services.frameworks_embed(kinds=kinds)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from core.pages import login_required, stop_polling
+from core.readiness import NotReady
 from cycles.access import Access, get_cycle_for_member
 from cycles.models import Role
 from matching import library, selectors, services
@@ -237,17 +238,24 @@ def library_search(request: HttpRequest, slug: str) -> HttpResponse:
         k = max(1, min(50, int(request.GET.get("k", 10))))
     except ValueError:
         k = 10
-    hits, took_ms = library.library_search(access.cycle, q, k)
+    preparing = None
+    try:
+        hits, took_ms = library.library_search(access.cycle, q, k)
+    except NotReady as not_ready:  # the server started a moment ago: the model is still loading
+        hits, took_ms, preparing = [], 0.0, not_ready.what
     missing = library.missing_reference_corpora()
     if request.htmx or request.GET.get("format") == "html" or "text/html" in request.headers.get("Accept", ""):
         template = "matching/library.html#results" if request.htmx else "matching/library.html"
-        return render(
-            request,
-            template,
-            {"cycle": access.cycle, "access": access, "q": q, "hits": hits, "took_ms": took_ms, "missing": missing},
-        )
+        context = {"cycle": access.cycle, "access": access, "q": q, "hits": hits, "took_ms": took_ms}
+        return render(request, template, {**context, "missing": missing, "preparing": preparing})
     return JsonResponse(
-        {"query": q, "results": [h.as_dict() for h in hits], "took_ms": round(took_ms, 2), "not_embedded": missing}
+        {
+            "query": q,
+            "results": [h.as_dict() for h in hits],
+            "took_ms": round(took_ms, 2),
+            "not_embedded": missing,
+            "preparing": preparing,
+        }
     )
 
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from matching import embeddings, proposals
 from matching.importers import import_framework
-from matching.suggestions import suggest_tags
+from matching.suggestions import prepare, suggest_tags
 from tests.matching.frameworks import write_esco, write_onet
 from workshops.fops.types import NeededCapability, ProposalParameters, RoleLevelNeeds
 
@@ -91,6 +91,7 @@ def test_each_tag_kind_suggests_the_imported_esco_concepts_of_its_list(tmp_path,
         ("", "keep medicines cold"),  # no skill type: neither a Skill nor a Knowledge suggestion
     ]
     import_framework("esco", str(write_esco(tmp_path / "esco", skills=skills, transversal=["work in teams"])))
+    prepare()  # as the worker's warm-up does
     statement = "Keep medicines cold in the cold chain and work with the team."
     names = {kind: {s["name"] for s in suggest_tags(statement, kind, [], 5)} for kind in "KSB"}
     assert names == {

@@ -9,6 +9,8 @@ The hooks and what each takes and returns:
 ``propose_profiles``  (levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]
 ``suggest_tags``      (statement: str, kind: "K"|"S"|"B", existing: list[(tag_id, name, uses)], k: int) -> list[dict]
 ``similar_tag_pairs`` (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
+``warm_up``           () -> bool  queue the worker's embedding of O*NET and ESCO (at most every ten minutes),
+                      for a page whose provider raised ``core.readiness.NotReady``
 ``best_matches``      (capability_ids: list[int]) -> {capability_id: [{standard_ref, standard_title, text, score,
                       review}, ...]}
 ``similar_statements`` (cycle_id: int, text: str, limit: int) -> {method, threshold, compared, took_ms,
@@ -25,6 +27,7 @@ from collections.abc import Callable
 HOOKS = (
     "propose_profiles",
     "suggest_tags",
+    "warm_up",
     "similar_tag_pairs",
     "best_matches",
     "similar_statements",

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.pages import login_required
+from core.readiness import NotReady
 from core.spreadsheets import cell_safe
 from cycles.access import ROLE_NOT_ALLOWED, Access, get_cycle_for_convener, get_cycle_for_member
 from workshops.fops import providers as fop_providers
@@ -53,9 +54,17 @@ def tags(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _capability_context(request: HttpRequest, access: Access, capability: Capability, kind: str, suggest: bool) -> dict:
-    suggestions = None
+    suggestions = preparing = None
     if suggest and _can_tag(access):
-        suggestions = selectors.tag_suggestions(capability=capability, kind=kind)
+        try:
+            suggestions = selectors.tag_suggestions(capability=capability, kind=kind)
+        except NotReady as not_ready:
+            # The model or the ESCO list is still being prepared: say how far, poll, and make sure
+            # the worker is on it (the request never loads or embeds them itself).
+            preparing = not_ready
+            warm_up = fop_providers.get("warm_up")
+            if warm_up is not None:
+                warm_up()
     return {
         "cycle": access.cycle,
         "access": access,
@@ -66,6 +75,7 @@ def _capability_context(request: HttpRequest, access: Access, capability: Capabi
         "kinds": TagKind.choices,
         "suggest": suggest,
         "suggestions": suggestions,
+        "preparing": preparing,
         "suggestions_available": fop_providers.get("suggest_tags") is not None,
         "can_tag": _can_tag(access),
     }

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import embeddings, services
+from matching import services
 from matching.corpora import latest_version
 
 
@@ -22,25 +22,18 @@ class Command(BaseCommand):
         unknown = sorted(set(kinds) - {"ifate", "onet", "esco"})
         if unknown:
             raise CommandError(f"Unknown framework {', '.join(unknown)}: use ifate, onet or esco.")
+        for kind in kinds:
+            if latest_version(kind) is None:
+                raise CommandError(f"No {kind} framework is imported.")
         for kind in kinds or ["ifate", "onet", "esco"]:
-            version = latest_version(kind)
-            if version is None:
-                if kinds:
-                    raise CommandError(f"No {kind} framework is imported.")
-                continue
             started = time.perf_counter()
 
-            def progress(done: int, total: int, version=version) -> None:
+            def progress(version: str, done: int, total: int) -> None:
                 self.stdout.write(f"  {version}: {done:,}/{total:,} texts encoded")
 
-            encoded = services.framework_version_embed(version=version, progress=progress)
-            # The corpora built from this framework (e.g. occupations embedded with their
-            # descriptions for FOP names) may hold texts that are not statements or titles.
-            before = embeddings.STATS.encoded
-            for key in embeddings.corpus_keys():
-                if key.split(":", 1)[0] == kind:
-                    embeddings.get_corpus(key, progress)
-            encoded += embeddings.STATS.encoded - before
-            self.stdout.write(
-                self.style.SUCCESS(f"{version}: {encoded:,} texts encoded in {time.perf_counter() - started:.1f} s.")
-            )
+            for version, encoded in services.frameworks_embed(kinds=[kind], progress=progress).items():
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{version}: {encoded:,} texts encoded in {time.perf_counter() - started:.1f} s."
+                    )
+                )

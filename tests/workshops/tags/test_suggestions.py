@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from matching.suggestions import similar_tag_pairs, suggest_tags
+from matching.suggestions import prepare, similar_tag_pairs, suggest_tags
 from tests.matching.frameworks import imported_for_module
 from tests.workshops.fops.factories import build_needs
 from workshops.tags.selectors import tag_merge_candidates, tag_suggestions
@@ -18,9 +18,10 @@ HIT_RATE_FLOOR = 0.75
 
 @pytest.fixture(scope="module")
 def esco(django_db_setup, django_db_blocker):
-    """The real ESCO v1.1.1 download, imported once for this module by the real importer (its
-    ~14k concept labels are embedded by the first suggestion, once per module)."""
+    """The real ESCO v1.1.1 download, imported once for this module by the real importer."""
     with imported_for_module(django_db_blocker, "esco", Path(settings.SHARED_DATA_DIR) / "esco") as version:
+        with django_db_blocker.unblock():
+            prepare()  # the worker's warm-up: the ~14k concept labels, embedded once for this module
         yield version
 
 
