@@ -15,7 +15,10 @@ How to write a browser test (mark it ``e2e``; it gets a fresh, flushed database)
 Fixtures
 --------
 ``asgi_server``  (session) daphne serving ``config.asgi.application`` (HTTP *and* websockets) plus
-                 static files, in a child process, on a free port of 127.0.0.1. ``.url``, ``.ws_url``.
+                 static files, in a child process, on a free port of 127.0.0.1. ``.url``, ``.ws_url``;
+                 ``.log_path``: the child's log records (WARNING and above, tracebacks included) are
+                 also written to this file (``E2E_SERVER_LOG`` names it; else a temporary file), and
+                 ``.log_size()`` / ``.log_since(offset)`` read what it logged after a point.
 ``server_url``   the server's base URL; also gives the test ``transactional_db``, because the
                  server runs in another process and only sees committed data (the database is
                  flushed after each test).
@@ -26,6 +29,14 @@ Fixtures
                  ``test-artifacts/<test name>-<n>.png`` if the test failed.
 ``page``         one page from ``new_page()``.
 ``login``        ``login(page, email, password=PASSWORD)`` through the login form.
+``browser_guard`` for a test that must meet no error anywhere: pages opened by
+                 ``browser_guard.new_page(**options)`` (or passed to ``browser_guard.watch(page)``)
+                 record every response of the server with a status of 400 or more, every console
+                 error and every uncaught page error; when the test ends it fails on any of them
+                 and on any ERROR record or traceback the server logged during the test.
+                 ``browser_guard.check()`` asserts the same at a point of the test's choosing;
+                 ``browser_guard.allow(status, url_regex)`` lets a refusal the test provokes on
+                 purpose pass (its response and Chromium's console line about it).
 
 Databases: SQLite in-memory test databases cannot be shared with another process, so when the
 tests run on SQLite this conftest points the test database at a file (``TEST.NAME``) before it is
@@ -38,8 +49,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import shutil
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -95,10 +108,27 @@ def _make_application():
     return ASGIStaticFilesHandler(get_default_application())
 
 
-def _child_setup(db_name: str) -> None:
+SERVER_LOG_FORMAT = "%(asctime)s %(levelname)s [%(name)s] %(message)s"
+
+
+def _log_to_file(log_path: str) -> None:
+    """Copy the server's log records (WARNING and above, with their tracebacks) into ``log_path``,
+    beside the console handler that settings.LOGGING configured."""
+    import logging
+
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(SERVER_LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+
+
+def _child_setup(db_name: str, log_path: str | None = None) -> None:
     """Runs in the (spawned) server process before it serves: the test database, tests' settings."""
     from django.conf import settings
     from django.db import connections
+
+    if log_path:
+        _log_to_file(log_path)
 
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     settings.DEBUG = False
@@ -113,6 +143,13 @@ def _child_setup(db_name: str) -> None:
     from config.celery import app
 
     app.conf.task_always_eager = True
+    # The model is loaded before the server serves (waiting for the background load that
+    # MATCHING_PRELOAD starts, if it has started): otherwise the first seconds of whichever test
+    # came first would be slow, and which path a page takes (by meaning or by wording) would
+    # depend on how far the loading had got.
+    from matching.embeddings import get_model
+
+    get_model()
     # Threads do not survive the fork: after async tests ran in this session, asgiref's executor
     # for thread-sensitive code (consumers' database_sync_to_async) would wait forever for the
     # parent's worker thread, and the parent's channel-layer state must not be shared either.
@@ -129,6 +166,19 @@ def _child_setup(db_name: str) -> None:
 class LiveServer:
     host: str
     port: int
+    log_path: Path | None = None
+
+    def log_size(self) -> int:
+        """Where the server log ends now (an offset for ``log_since``)."""
+        return self.log_path.stat().st_size if self.log_path and self.log_path.exists() else 0
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after ``offset``."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", errors="replace")
 
     @property
     def url(self) -> str:
@@ -171,17 +221,23 @@ def asgi_server(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         db_name = connections["default"].settings_dict["NAME"]
-    process = _SpawnedDaphne("127.0.0.1", _make_application, setup=partial(_child_setup, db_name))
+    log_path = Path(os.environ.get("E2E_SERVER_LOG") or Path(tempfile.mkdtemp(prefix="e2e-server-")) / "server.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.touch()
+    setup = partial(_child_setup, db_name, str(log_path))
+    process = _SpawnedDaphne("127.0.0.1", _make_application, setup=setup)
     process.daemon = True
     process.start()
     if not process.ready.wait(timeout=60):
         detail = process.errors.get(timeout=1)[1] if not process.errors.empty() else "no error reported"
         process.terminate()
         raise RuntimeError(f"The ASGI test server did not start: {detail}")
-    server = LiveServer("127.0.0.1", process.port.value)
+    server = LiveServer("127.0.0.1", process.port.value, log_path)
     yield server
     process.terminate()
     process.join(timeout=10)
+    if not os.environ.get("E2E_SERVER_LOG"):
+        shutil.rmtree(log_path.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -265,3 +321,84 @@ def login(server_url):
         return page
 
     return do_login
+
+
+# --- The guard: no error page, console error or server traceback -------------------------------
+
+# A record in the server log starts with its time (SERVER_LOG_FORMAT); a traceback continues it.
+_LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
+_LOG_FAILURE = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) |Traceback \(most recent call last\)")
+# Chromium's console line for each response of 400 or more (the response itself is reported too).
+_FAILED_RESOURCE = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
+# daphne reports an exception that ended a connection (a websocket consumer's) from a check it
+# runs every second: the guard waits that long before reading the log at the end of a test.
+_SERVER_REPORTS_WITHIN_S = 1.2
+
+
+@dataclass
+class BrowserGuard:
+    server: LiveServer
+    open_page: object
+    log_start: int = 0
+    problems: list[str] = field(default_factory=list)
+    allowed: list[tuple[int, re.Pattern]] = field(default_factory=list)
+
+    def new_page(self, **options):
+        return self.watch(self.open_page(**options))
+
+    def watch(self, page):
+        def on_console(message):
+            if message.type != "error":
+                return
+            refused = _FAILED_RESOURCE.match(message.text)
+            if refused and self._allowed(int(refused.group(1)), message.location.get("url", "")):
+                return
+            self.problems.append(f"console error on {page.url}: {message.text}")
+
+        page.on("response", self._on_response)
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught error on {page.url}: {error}"))
+        return page
+
+    def allow(self, status: int, url_regex: str) -> None:
+        self.allowed.append((status, re.compile(url_regex)))
+
+    def _allowed(self, status: int, url: str) -> bool:
+        return any(allowed == status and regex.search(url) for allowed, regex in self.allowed)
+
+    def _on_response(self, response) -> None:
+        if response.status < 400 or not response.url.startswith(self.server.url):
+            return
+        if self._allowed(response.status, response.url):
+            return
+        request = response.request
+        self.problems.append(f"{response.status} for {request.method} {response.url} ({request.resource_type})")
+
+    def server_failures(self) -> list[str]:
+        """The ERROR/CRITICAL records and tracebacks the server logged since the guard started."""
+        log = self.server.log_since(self.log_start)
+        starts = [m.start() for m in _LOG_RECORD.finditer(log)]
+        if log[: starts[0] if starts else len(log)].strip():
+            starts.insert(0, 0)  # the end of a record being written when the guard started
+        ends = [*starts[1:], len(log)] if starts else []
+        records = [log[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+        return [f"server log: {record}" for record in records if _LOG_FAILURE.search(record)]
+
+    def check(self, *, settle: bool = False) -> None:
+        if settle:
+            time.sleep(_SERVER_REPORTS_WITHIN_S)
+        problems = [*self.problems, *self.server_failures()]
+        assert not problems, "The browsers or the server met errors:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def browser_guard(asgi_server, new_page, request):
+    guard = BrowserGuard(asgi_server, new_page, log_start=asgi_server.log_size())
+    yield guard
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        # The test's own failure comes first; what the guard saw helps to explain it.
+        problems = [*guard.problems, *guard.server_failures()]
+        if problems:
+            print("The browser guard also saw:\n" + "\n".join(problems))
+        return
+    guard.check(settle=True)

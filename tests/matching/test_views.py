@@ -95,6 +95,26 @@ def test_the_run_page_lists_each_capability_with_its_best_match_and_score(person
 
 
 @pytest.mark.slow
+def test_the_run_summary_agrees_in_number(personas, finished_run):
+    # Found by the whole-cycle browser test: "4 of 5 capabilities are served …; 1 have none."
+    client = personas.client_for(personas.convener)
+
+    def summary(**params) -> str:
+        page = client.get(_url("run_detail", "cycle-a", finished_run.pk), params).content.decode()
+        lead = page.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+        return " ".join(lead.replace("<strong>", "").replace("</strong>", "").split())
+
+    assert summary() == "At threshold 0.50: 1 of 1 capability is served by current provision; 0 have none."
+    assert (
+        summary(threshold="0.99") == "At threshold 0.99: 0 of 1 capability are served by current provision; 1 has none."
+    )
+    statement = Statement.objects.get(text__startswith="Maintain laboratory")
+    cap = personas.cycle.capabilities.get(ref="C01")
+    services.match_review_record(capability=cap, statement=statement, decision="reject", reviewer=personas.convener)
+    assert summary().endswith("1 has none. 1 human decision overrides the threshold.")
+
+
+@pytest.mark.slow
 def test_an_educator_rejects_a_match_and_fit_follows_while_the_score_stays(personas, finished_run):
     statement = Statement.objects.get(text__startswith="Maintain laboratory")
     cap = personas.cycle.capabilities.get(ref="C01")
