@@ -81,6 +81,7 @@ def test_the_convener_reviews_in_bulk_from_the_keyboard_and_undoes_the_last_acti
     page.keyboard.press("Enter")
     expect(page.locator("#messages")).to_contain_text("Undone: 6 statements are back as they were")
     assert set(_statuses().values()) == {"submitted"}
+    page.wait_for_load_state()  # the page the undo led to has its scripts (the toolbar's panels) running
 
     # Reject needs one reason; the toolbar says so before anything is sent.
     page.get_by_label("Select C01").check()
