@@ -51,6 +51,8 @@ def process_env(db_url: str, redis_url: str, app: str) -> dict[str, str]:
             "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "ERROR",
             "PYTHONUNBUFFERED": "1",
+            # The live path never embeds: no model in the servers, so its CPU is the votes' alone.
+            "MATCHING_PRELOAD": "false",
         }
     )
     return env

@@ -108,6 +108,8 @@ def _process_env(db_url: str, redis_url: str, *, app_name: str) -> dict[str, str
             "DEBUG": "true",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # The faults concern votes and aggregation, which never embed: no model load competing.
+            "MATCHING_PRELOAD": "false",
         }
     )
     return env
