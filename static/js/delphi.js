@@ -248,14 +248,14 @@
     }, 500);
   }
 
-  // --- one item per screen (phones) --------------------------------------------------------------
-  // Below 768 px the items show one at a time with Previous / Next, "7 of 18" and "Next
-  // unanswered"; the URL's #item-<id> names the item shown, so the back button and a shared link
-  // work. Wider screens show the grid. Without this script a phone shows every item stacked.
   // "Now discussing" (set from the presenter screen): the item, and the sequence it was set at.
   let discussing = root.dataset.discussing || null;
   let discussingSequence = -1;
 
+  // --- one item per screen (phones) --------------------------------------------------------------
+  // Below 768 px the items show one at a time with Previous / Next, "7 of 18" and "Next
+  // unanswered"; the URL's #item-<id> names the item shown, so the back button and a shared link
+  // work. Wider screens show the grid. Without this script a phone shows every item stacked.
   function answeredFromPage() {
     grid.querySelectorAll(".delphi-cell.is-answered").forEach((el) => answered.add(el.dataset.item));
   }
