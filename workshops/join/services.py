@@ -110,7 +110,9 @@ def join_code_for_workshop(*, workshop: Workshop, actor: User | None = None) -> 
 
 
 def _locked(code: JoinCode) -> JoinCode:
-    return JoinCode.objects.select_for_update().select_related("cycle", "round", "workshop").get(pk=code.pk)
+    # Lock the code's row only: round and workshop are nullable, and PostgreSQL refuses FOR UPDATE
+    # on the nullable side of the outer join that select_related makes of them.
+    return JoinCode.objects.select_for_update(of=("self",)).select_related("cycle", "round", "workshop").get(pk=code.pk)
 
 
 def _describe(code: JoinCode) -> str:
