@@ -159,8 +159,7 @@ if REDIS_URL:
     # connections" (tests/faults, bench/scale.py). "pubsub" fans a broadcast out once per server
     # process instead of once per socket (see docs/benchmarks.md, Scale).
     _layers = {
-        # channels-redis's layer, waiting 4 s for a message rather than 5 (config/channel_layers.py)
-        "core": "config.channel_layers.RedisChannelLayer",
+        "core": "channels_redis.core.RedisChannelLayer",
         "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
     }
     _layer = env_str("CHANNEL_LAYER", "core")
