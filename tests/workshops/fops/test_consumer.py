@@ -1,7 +1,5 @@
 """The live FOP socket through the real ASGI application: presence and changes after commit."""
 
-import json
-
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -11,8 +9,9 @@ from django.urls import reverse
 
 from config.asgi import application
 from tests.workshops.fops.factories import build_needs, make_fop
+from tests.workshops.malformed_frames import MALFORMED
 from workshops.models import FOP
-from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, MAX_FRAME_BYTES, fop_ws_path
+from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, fop_ws_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,22 +119,6 @@ async def test_the_socket_only_listens(personas, fop):
     await viewer.send_json_to({"type": "ping"})
     assert (await viewer.receive_json_from())["type"] == "pong"
     await viewer.disconnect()
-
-
-MALFORMED = [
-    ("not JSON", {"type": "websocket.receive", "text": "ping"}, "invalid_request"),
-    ("empty text", {"type": "websocket.receive", "text": ""}, "invalid_request"),
-    ("binary", {"type": "websocket.receive", "bytes": b'{"type": "ping"}'}, "invalid_request"),
-    ("a JSON array", {"type": "websocket.receive", "text": '["ping"]'}, "invalid_request"),
-    ("no type", {"type": "websocket.receive", "text": '{"ping": true}'}, "invalid_request"),
-    ("type not text", {"type": "websocket.receive", "text": '{"type": 1}'}, "invalid_request"),
-    ("unknown type", {"type": "websocket.receive", "text": '{"type": "submit"}'}, "invalid_request"),
-    (
-        "over the size limit",
-        {"type": "websocket.receive", "text": json.dumps({"type": "ping", "pad": "x" * MAX_FRAME_BYTES})},
-        "frame_too_large",
-    ),
-]
 
 
 @pytest.mark.parametrize(("event", "code"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
