@@ -2,16 +2,18 @@
 
 A request never waits on a model load or a first embedding run. The code that needs one raises
 ``NotReady`` (with what it waits for and how far the work is); the page shows that in words and
-polls, and the worker (or a background thread) does the work. It lives in core so that any app
-can raise it and any app can catch it, whatever the direction of their imports.
+polls, and the worker (or a background thread) does the work. ``partial`` carries what is ready
+already (for example suggestions from tags in use while ESCO is still being embedded), so a page
+can offer it meanwhile. It lives in core so that any app can raise it and any app can catch it,
+whatever the direction of their imports.
 """
 
 from __future__ import annotations
 
 
 class NotReady(Exception):
-    def __init__(self, what: str, *, done: int = 0, total: int = 0):
-        self.what, self.done, self.total = what, done, total
+    def __init__(self, what: str, *, done: int = 0, total: int = 0, partial=None):
+        self.what, self.done, self.total, self.partial = what, done, total, partial
         super().__init__(f"{what}: {self.percent} %")
 
     @property

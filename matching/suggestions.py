@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.readiness import NotReady
 from matching.embeddings import Corpus, encode, get_corpus, require_model
 
 # Knowledge: every knowledge concept; Skill: the concepts typed skill/competence (not the few
@@ -48,12 +49,17 @@ def suggest_tags(statement: str, kind: str, existing: list[tuple[int, str, int]]
     ``existing`` is [(tag id, name, uses)]. Returns dicts with name, source, score (cosine, with the
     reuse bonus for tags in use) and ref (ESCO URI or tag id), best first, one per normalised name.
     Called by a page: it raises ``core.readiness.NotReady`` rather than load the model or embed an
-    ESCO list itself (the worker's warm-up does; ``matching.tasks.warm_up``).
+    ESCO list itself (the worker's warm-up does; ``matching.tasks.warm_up``). While only the ESCO
+    list is missing, the ``NotReady`` carries the suggestions from tags in use (``partial``).
     """
     require_model()
-    corpus = esco_corpus(kind, stored_only=True)
     query = encode([statement])[0]
-    candidates: list[tuple[float, int, dict]] = []
+    candidates = _in_use_candidates(query, existing)
+    try:
+        corpus = esco_corpus(kind, stored_only=True)
+    except NotReady as not_ready:
+        not_ready.partial = _best(candidates, k)
+        raise
     if len(corpus):
         scores = corpus.vectors @ query
         top = np.argsort(-scores, kind="stable")[: max(k * 3, 20)]
@@ -62,22 +68,27 @@ def suggest_tags(statement: str, kind: str, existing: list[tuple[int, str, int]]
             candidates.append(
                 (float(scores[idx]), order, {"name": item.text, "source": SOURCE_LABELS[kind], "ref": item.ref})
             )
-    if existing:
-        tag_vectors = encode([name for _, name, _ in existing])
-        scores = tag_vectors @ query
-        for order, ((tag_id, name, uses), score) in enumerate(zip(existing, scores, strict=True)):
-            candidates.append(
-                (
-                    float(score) + REUSE_BONUS,
-                    -1 - order,
-                    {
-                        "name": name,
-                        "source": f"Used in {uses} capabilit{'y' if uses == 1 else 'ies'}",
-                        "ref": str(tag_id),
-                    },
-                )
-            )
-    candidates.sort(key=lambda c: (-round(c[0], 6), c[1]))
+    return _best(candidates, k)
+
+
+def _in_use_candidates(query: np.ndarray, existing: list[tuple[int, str, int]]) -> list[tuple[float, int, dict]]:
+    """The cycle's tags in use as (score with the reuse bonus, order, suggestion)."""
+    if not existing:
+        return []
+    scores = encode([name for _, name, _ in existing]) @ query
+    return [
+        (
+            float(score) + REUSE_BONUS,
+            -1 - order,
+            {"name": name, "source": f"Used in {uses} capabilit{'y' if uses == 1 else 'ies'}", "ref": str(tag_id)},
+        )
+        for order, ((tag_id, name, uses), score) in enumerate(zip(existing, scores, strict=True))
+    ]
+
+
+def _best(candidates: list[tuple[float, int, dict]], k: int) -> list[dict]:
+    """The ``k`` best candidates, one per normalised name, scores clipped to [0, 1]."""
+    candidates = sorted(candidates, key=lambda c: (-round(c[0], 6), c[1]))
     seen, out = set(), []
     for score, _, item in candidates:
         key = _label_key(item["name"])

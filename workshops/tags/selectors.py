@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from core.readiness import NotReady
 from cycles.models import Cycle, Phase, Role
 from cycles.selectors import DashboardScope, WaitingItem, counted_items
 from workshops.fops import providers as fop_providers
@@ -76,12 +77,23 @@ class Suggestion:
 
 
 def tag_suggestions(*, capability: Capability, kind: str, k: int = 8) -> list[Suggestion] | None:
-    """Suggestions for one capability and kind, best first; None when suggestions are unavailable."""
+    """Suggestions for one capability and kind, best first; None when suggestions are unavailable.
+
+    Raises ``NotReady`` while the model or the ESCO list is being prepared; its ``partial`` then
+    holds the suggestions that are ready (tags in use), as ``Suggestion``s."""
     suggest = fop_providers.get("suggest_tags")
     if suggest is None:
         return None
     existing = tags_in_use(cycle=capability.cycle, kind=kind)
-    raw = suggest(capability.statement, kind, existing, k)
+    try:
+        raw = suggest(capability.statement, kind, existing, k)
+    except NotReady as not_ready:
+        not_ready.partial = _as_suggestions(capability, not_ready.partial or [])
+        raise
+    return _as_suggestions(capability, raw)
+
+
+def _as_suggestions(capability: Capability, raw: list[dict]) -> list[Suggestion]:
     have = {
         tag_normalise(link.tag.name)
         for link in CapabilityTag.objects.filter(capability=capability).select_related("tag")

@@ -62,6 +62,7 @@ def _capability_context(request: HttpRequest, access: Access, capability: Capabi
             # The model or the ESCO list is still being prepared: say how far, poll, and make sure
             # the worker is on it (the request never loads or embeds them itself).
             preparing = not_ready
+            suggestions = not_ready.partial or None
             warm_up = fop_providers.get("warm_up")
             if warm_up is not None:
                 warm_up()

@@ -68,3 +68,18 @@ def test_every_suggestion_corpus_can_be_prepared_by_the_warm_up(personas, esco):
     prepare()
     for key in CORPUS_KEYS.values():
         assert embeddings.get_corpus(key, stored_only=True) is not None
+
+
+def test_while_esco_is_prepared_the_panel_offers_the_tags_already_in_use(personas, esco):
+    from workshops.tags.services import tag_add
+
+    _, capabilities = build_needs(personas.cycle)
+    tag_add(capability=capabilities[1], actor=personas.educator, kind="K", name="Cold chain validation")
+    educator = personas.client_for(personas.educator)
+
+    body = fragment(educator, personas.cycle, capabilities[0])
+    assert "Preparing suggestions — 0 %" in body
+    assert "Ready now, from the tags already in use:" in body
+    assert re.findall(r'<span class="flex-grow-1">([^<]+)</span>', body) == ["Cold chain validation"]
+    assert "Used in 1 capability" in body
+    assert 'aria-label="Add Cold chain validation"' in body  # one press adds it, as any suggestion
