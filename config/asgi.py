@@ -15,10 +15,12 @@ from django.conf import settings  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 if settings.MATCHING_PRELOAD:
-    # Load the embedding model while the server starts serving, not on the first search.
+    # Load the embedding model and the matrices requests read while the server starts serving,
+    # not on the first search.
     from matching.embeddings import load_in_background  # noqa: E402
+    from matching.services import preload_for_requests  # noqa: E402
 
-    load_in_background()
+    load_in_background(then=preload_for_requests)
 
 application = ProtocolTypeRouter(
     {

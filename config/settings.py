@@ -216,6 +216,10 @@ MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 30.0)
 JOB_STALE_AFTER_SECONDS = env_float("JOB_STALE_AFTER_SECONDS", 180.0)
 JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 60.0)
+# The sentence encoder (matching/encoders.py): "onnx" (ONNX Runtime on a graph exported once into
+# MODEL_CACHE_DIR from the packaged weights; PyTorch if that fails) or "torch".
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "onnx")
+MODEL_CACHE_DIR = Path(env_str("MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("JOB_STALE_AFTER_SECONDS must be at least three heartbeats (JOB_HEARTBEAT_SECONDS).")
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+
+from django.db.models.fields.json import KT
 
 from matching.embeddings import CorpusItem, register_corpus
 from matching.models import Framework, FrameworkVersion, Standard, Statement
@@ -22,18 +25,29 @@ def _signature(kind: str) -> tuple:
     return (kind, version.pk, version.checksum) if version else (kind, None, None)
 
 
-def _statement_items(framework: str, **filters) -> list[CorpusItem]:
+def _statement_items(framework: str, extra_keys: tuple[str, ...] = (), **filters) -> list[CorpusItem]:
+    """The latest version's statements, with their stored text hashes and only the ``extra`` keys
+    a corpus uses (decoding every row's whole JSON took most of the time of a corpus load)."""
     version = latest_version(framework)
     if version is None:
         return []
     rows = (
         Statement.objects.filter(version=version, **filters)
+        .annotate(**{f"extra_{k}": KT(f"extra__{k}") for k in extra_keys})
         .order_by("id")
-        .values_list("id", "text", "ref", "kind", "standard__title", "extra")
+        .values_list("id", "text", "ref", "kind", "standard__title", "text_hash", *(f"extra_{k}" for k in extra_keys))
     )
     return [
-        CorpusItem(id=pk, text=text, ref=ref, kind=k, label=title or "", extra=extra or {})
-        for pk, text, ref, k, title, extra in rows
+        CorpusItem(
+            id=pk,
+            text=text,
+            ref=ref,
+            kind=k,
+            label=title or "",
+            extra={key: value for key, value in zip(extra_keys, extra, strict=True) if value is not None},
+            text_hash=digest,
+        )
+        for pk, text, ref, k, title, digest, *extra in rows
     ]
 
 
@@ -76,11 +90,14 @@ def _esco_concepts(keep: Callable[[dict], bool]) -> list[CorpusItem]:
         return []
     rows = (
         Statement.objects.filter(version=version, standard__isnull=True, kind=Statement.Kind.SKILL)
+        .annotate(skill_type=KT("extra__skill_type"), collections=KT("extra__collections"))
         .order_by("id")
-        .values_list("id", "text", "ref", "kind", "extra")
+        .values_list("id", "text", "ref", "kind", "text_hash", "skill_type", "collections")
     )
     return [
-        CorpusItem(id=pk, text=text, ref=ref, kind=kind) for pk, text, ref, kind, extra in rows if keep(extra or {})
+        CorpusItem(id=pk, text=text, ref=ref, kind=kind, text_hash=digest)
+        for pk, text, ref, kind, digest, skill_type, collections in rows
+        if keep({"skill_type": skill_type, "collections": json.loads(collections or "[]")})
     ]
 
 
@@ -105,5 +122,8 @@ register_corpus("esco:knowledge")(
 register_corpus("esco:transversal")(
     _by_framework("esco", lambda: _esco_concepts(lambda extra: "transversal" in (extra.get("collections") or [])))
 )
-register_corpus("esco:all_skills")(_by_framework("esco", lambda: _statement_items("esco", standard__isnull=True)))
+# The library shows each ESCO concept's skill type beside it.
+register_corpus("esco:all_skills")(
+    _by_framework("esco", lambda: _statement_items("esco", ("skill_type",), standard__isnull=True))
+)
 register_corpus("ifate:duties")(_by_framework("ifate", lambda: _statement_items("ifate", kind=Statement.Kind.DUTY)))

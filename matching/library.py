@@ -64,7 +64,7 @@ _capability_corpora: dict[str, Corpus] = {}
 RECHECK_SECONDS = 5.0
 
 
-def _reference_matrix() -> tuple[np.ndarray, list[tuple[str, CorpusItem]]]:
+def reference_matrix() -> tuple[np.ndarray, list[tuple[str, CorpusItem]]]:
     """O*NET tasks and ESCO skills stacked into one matrix (cached per process)."""
     now = time.monotonic()
     if "vectors" in _reference and now - _reference.get("checked", 0.0) < RECHECK_SECONDS:
@@ -130,7 +130,7 @@ def library_search(cycle: Cycle, q: str, k: int = 10) -> tuple[list[LibraryHit],
     if len(q) < MIN_QUERY_LENGTH:
         return [], 0.0
     vector = _query_vector(q)
-    reference, items = _reference_matrix()
+    reference, items = reference_matrix()
     others = _capability_corpus(
         f"others:{cycle.pk}",
         Capability.objects.exclude(cycle=cycle).filter(status__in=LIVE_STATUSES),

@@ -148,6 +148,24 @@ class Embedding(models.Model):
         constraints = [models.UniqueConstraint(fields=["model", "text_hash"], name="unique_embedding")]
 
 
+class StoredMatrix(models.Model):
+    """The vectors of an ordered list of texts (a corpus, a framework version's statements) as one
+    array, so a process reads 30,000 vectors in one query instead of gathering them from
+    ``Embedding`` rows. Derived and disposable: it is keyed by the digest of the ordered text
+    hashes, so it can only ever hold what ``Embedding`` holds for exactly those texts; one per
+    ``key`` is kept."""
+
+    model = models.CharField(max_length=100)
+    key = models.CharField(max_length=100, help_text="What it is for: a corpus key or a version's match statements.")
+    digest = models.CharField(max_length=64, help_text="sha256 of the ordered text hashes.")
+    rows = models.PositiveIntegerField()
+    vectors = models.BinaryField(help_text="rows × 384 float32, row-major.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "digest"], name="unique_stored_matrix")]
+
+
 class MatchRun(BackgroundJob):
     """A run of a cycle's capabilities against a framework version (status and progress: BackgroundJob)."""
 

@@ -43,8 +43,7 @@ class VersionMatrix:
     def vectors(self, progress=None) -> np.ndarray:
         """(U, DIM) vectors of the distinct texts, loaded (or encoded) on first use."""
         if self._vectors is None:
-            found = embeddings.vectors_by_hash(dict(zip(self.hashes, self.texts, strict=True)), progress)
-            vectors = np.stack([found[h] for h in self.hashes]) if self.hashes else np.zeros((0, embeddings.DIM))
+            vectors = embeddings.stacked(f"version:{self.version_id}", self.hashes, self.texts, progress)
             self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         return self._vectors
 

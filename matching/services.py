@@ -186,6 +186,31 @@ def warm_up_queue(*, kinds: Sequence[str] = WARM_UP_KINDS) -> bool:
     return True
 
 
+def preload_for_requests() -> None:
+    """What a server reads at start (after the model, in the loading thread): the library's
+    reference matrix and the suggestion lists, those already embedded, so that no request is the
+    first to read 30,000 vectors. Best effort: a database not yet migrated only means later."""
+    import logging
+
+    from django.db import connection
+
+    from core.readiness import NotReady
+    from matching import library
+    from matching.suggestions import CORPUS_KEYS
+
+    try:
+        library.reference_matrix()
+        for key in CORPUS_KEYS.values():
+            try:
+                embeddings.get_corpus(key, stored_only=True)
+            except NotReady:
+                pass  # the worker's warm-up is embedding it
+    except Exception as error:  # noqa: BLE001
+        logging.getLogger(__name__).info("Matrices not preloaded (%s); the first request reads them", error)
+    finally:
+        connection.close()
+
+
 # --- executing a run ----------------------------------------------------------------------------
 
 

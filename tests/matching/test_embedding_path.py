@@ -120,6 +120,6 @@ def test_the_model_is_loaded_in_one_place_and_no_vectors_are_cached_in_files():
     ]
     call = "SentenceTransformer" + "("  # spelt in two so a grep of the code finds only the real one
     loaders = [p for p in sources if call in p.read_text(encoding="utf-8")]
-    assert loaders == [ROOT / "matching" / "embeddings.py"]
+    assert loaders == [ROOT / "matching" / "encoders.py"]
     file_caches = [p for p in sources if re.search(r"\.npy\b|np\.(save|load)\(", p.read_text(encoding="utf-8"))]
     assert file_caches == []

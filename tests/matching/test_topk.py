@@ -1,19 +1,45 @@
 import numpy as np
 import pytest
 
-from matching.embeddings import topk
+from matching.embeddings import TOPK_FAISS_MIN_QUERIES, topk
+
+
+def exact(queries, corpus, k):
+    full = queries @ corpus.T
+    expected = np.argsort(-full, axis=1, kind="stable")[:, : min(k, len(corpus))]
+    return expected, np.take_along_axis(full, expected, axis=1)
 
 
 @pytest.mark.parametrize(
-    ("n", "m", "k", "chunk"), [(300, 5000, 10, 64), (50, 40, 10, None), (7, 3, 10, None), (100, 9000, 1, 33)]
+    ("n", "m", "k", "chunk"),
+    [
+        (300, 5000, 10, None),
+        (300, 5000, 10, 64),
+        (50, 40, 10, None),
+        (7, 3, 10, None),
+        (100, 9000, 1, 33),
+        (80, 12, 10, None),
+    ],
 )
-def test_blocked_topk_equals_a_full_sort(n, m, k, chunk):
+def test_topk_equals_a_full_sort(n, m, k, chunk):
     rng = np.random.default_rng(n + m)
     queries = rng.standard_normal((n, 16)).astype(np.float32)
     corpus = rng.standard_normal((m, 16)).astype(np.float32)
     indices, scores = topk(queries, corpus, k, chunk=chunk)
-    full = queries @ corpus.T
-    expected = np.argsort(-full, axis=1, kind="stable")[:, : min(k, m)]
-    np.testing.assert_allclose(scores, np.take_along_axis(full, expected, axis=1), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(np.take_along_axis(full, indices, axis=1), scores, rtol=1e-5, atol=1e-5)
+    expected, expected_scores = exact(queries, corpus, k)
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(queries @ corpus.T, indices, axis=1), scores, rtol=1e-5, atol=1e-5)
+    assert (indices == expected).mean() > 0.999  # random floats: only a rounding-level near-tie may swap
     assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+@pytest.mark.parametrize("n", [5, TOPK_FAISS_MIN_QUERIES * 3])  # numpy's path and faiss's
+def test_ties_are_ordered_by_index_exactly_as_a_stable_sort(n):
+    # Small integers: every product is exact in float32, so ties are real ties.
+    rng = np.random.default_rng(n)
+    queries = rng.integers(-2, 3, (n, 8)).astype(np.float32)
+    corpus = rng.integers(-2, 3, (3000, 8)).astype(np.float32)
+    indices, scores = topk(queries, corpus, 10)
+    expected, expected_scores = exact(queries, corpus, 10)
+    assert (indices == expected).all()
+    assert (scores == expected_scores).all()

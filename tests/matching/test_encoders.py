@@ -1,0 +1,56 @@
+"""The two encoders give the same vectors, the ONNX graph comes from the packaged weights, and an
+unavailable export falls back to PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matching import embeddings, encoders
+
+# Short and long, plain and accented, a duty, a task, a skill label, and one past the 256-token cut.
+SAMPLE = [
+    "Operate and maintain cell culture bioreactors under GMP.",
+    "monitor refrigerated storage temperatures",
+    "Plan preventive maintenance for CNC machine tools and record every fault in the CMMS.",
+    "Explain the principles of Process Analytical Technology (PAT) to operators.",
+    "Œuvre: café-style naïve coöperation — ünïcödé text",
+    "x",
+    "Review batch records, deviations and CAPAs before release; escalate trends to the quality lead. " * 30,
+    "work in teams",
+    "Interpret real-time sensor data from a digital twin of the packaging line",
+    "Comply with health and safety legislation",
+]
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    graph = encoders.export_onnx(encoders.onnx_file(tmp_path_factory.mktemp("models")))
+    return encoders.OnnxEncoder(graph, encoders.model_dir()), encoders.TorchEncoder(encoders.model_dir())
+
+
+def test_onnx_and_pytorch_give_the_same_vectors(both):
+    onnx, torch = both
+    a, b = onnx.encode(SAMPLE, 4), torch.encode(SAMPLE, 4)
+    assert a.shape == b.shape == (len(SAMPLE), encoders.DIM) and a.dtype == np.float32
+    cosines = (a * b).sum(axis=1)
+    assert cosines.min() >= 0.9999, dict(zip(SAMPLE, cosines.round(6), strict=True))
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    # The batch a text lands in (its padding) does not change its vector.
+    alone = np.stack([onnx.encode([text], 1)[0] for text in SAMPLE])
+    assert ((alone * a).sum(axis=1)).min() >= 0.99999
+
+
+def test_the_process_encodes_with_onnx_runtime_by_default(embedding_model):
+    assert embeddings.get_model().backend == "onnx"
+    assert encoders.onnx_file().exists()  # exported once, read by every later process
+
+
+def test_when_the_export_cannot_be_written_pytorch_encodes(tmp_path, settings, caplog):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    settings.MODEL_CACHE_DIR = blocked
+    encoder = encoders.load("onnx")
+    assert encoder.backend == "torch"
+    assert "ONNX Runtime unavailable" in caplog.text and "encoding with PyTorch" in caplog.text
+    assert encoder.encode(SAMPLE[:2], 2).shape == (2, encoders.DIM)
