@@ -96,3 +96,15 @@ def personas(db) -> Personas:
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """A process that has not loaded the embedding model: loading it now fails the test."""
+    from matching import embeddings
+
+    def refuse():
+        raise AssertionError("the embedding model was loaded")
+
+    monkeypatch.setattr(embeddings, "model_loaded", lambda: False)
+    monkeypatch.setattr(embeddings, "get_model", refuse)

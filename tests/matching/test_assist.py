@@ -23,15 +23,6 @@ def _fresh():
 
 
 @pytest.fixture
-def no_model(monkeypatch):
-    def refuse():
-        raise AssertionError("the model was loaded")
-
-    monkeypatch.setattr(embeddings, "model_loaded", lambda: False)
-    monkeypatch.setattr(embeddings, "get_model", refuse)
-
-
-@pytest.fixture
 def model_spy(monkeypatch):
     """The real model, loaded in this process, with a note of every text the code asks it to encode
     (stored or not): the tests count what one request encodes."""

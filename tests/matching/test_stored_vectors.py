@@ -10,14 +10,6 @@ from matching import embeddings
 from tests.matching.conftest import store_vectors
 
 
-@pytest.fixture
-def no_model(monkeypatch):
-    def refuse():
-        raise AssertionError("stored_vectors must not load the model")
-
-    monkeypatch.setattr(embeddings, "get_model", refuse)
-
-
 def test_stored_vectors_returns_what_the_store_holds_and_skips_the_rest(db, no_model):
     store_vectors({"Weld the frame.": [1.0, 0.0], "Paint the frame.": [0.0, 1.0]})
     known = embeddings.text_hash("Weld the frame.")

@@ -22,17 +22,6 @@ def _fresh_assists():
     assist.forget()
 
 
-@pytest.fixture
-def no_model(monkeypatch):
-    """A process that has not loaded the model: loading it now would fail the test."""
-
-    def refuse():
-        raise AssertionError("a request loaded the embedding model")
-
-    monkeypatch.setattr(embeddings, "model_loaded", lambda: False)
-    monkeypatch.setattr(embeddings, "get_model", refuse)
-
-
 def check(client, text):
     return client.post(
         reverse("workshops:capture_check", args=["cycle-a"]), {"statement": text}, HTTP_HX_REQUEST="true"
