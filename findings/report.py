@@ -21,6 +21,7 @@ from findings.charts import chart_svg
 from findings.exports import ATTRIBUTION
 from findings.models import Horizon, ReportSection
 from findings.tables import PAGES, FindingsContext, build_page
+from workshops.delphi.appendix import methods_appendix
 from workshops.fops.selectors import fop_labels
 
 # The findings pages whose tables and charts the report shows (the others are listed in appendix B).
@@ -196,6 +197,8 @@ def report_context(cycle: Cycle, *, share_token: str = "") -> dict:
         "fits_heading": fits_heading,
         "fits_note": fits_note,
         "appendix_pages": [(p.title, p.description) for p in PAGES],
+        # The Delphi's methods appendix (ACCORD / DELPHISTAR), once a round has been computed.
+        "delphi_appendix": methods_appendix(cycle=cycle),
     }
 
 

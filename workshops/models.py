@@ -125,8 +125,20 @@ class DelphiPlan(models.Model):
     live_quorum = models.PositiveSmallIntegerField(
         default=0, help_text="Answers an item needs before its live distribution is shown (0: always)."
     )
+    allow_cant_judge = models.BooleanField(
+        default=False,
+        help_text="Panellists may answer “I can't judge this”: counted and reported, left out of the statistics.",
+    )
+    require_group_consensus = models.BooleanField(
+        default=False,
+        help_text="An item is agreed only when every stakeholder group with at least 3 answers reaches "
+        "consensus on the panel's value.",
+    )
     locked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # What the methods appendix cannot know from the data (funding, conflicts of interest, protocol
+    # registration, ethics): the convener writes it, also after the plan is locked.
+    appendix_notes = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"Delphi plan of {self.cycle}"
@@ -258,11 +270,19 @@ class JoinCode(models.Model):
         return self.code
 
 
+# Either a proficiency 0–3, or "I can't judge this" and no value: never both, never neither.
+VALUE_OR_CANT_JUDGE = models.Q(cant_judge=False, value__isnull=False, value__gte=0, value__lte=3) | models.Q(
+    cant_judge=True, value__isnull=True
+)
+
+
 class Vote(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="votes")
     item = models.ForeignKey(DelphiItem, on_delete=models.CASCADE, related_name="votes")
     panellist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delphi_votes")
-    value = models.PositiveSmallIntegerField(choices=Proficiency.choices)
+    # A proficiency 0–3, or none with ``cant_judge`` ("I can't judge this", where the plan allows it).
+    value = models.PositiveSmallIntegerField(choices=Proficiency.choices, null=True, blank=True)
+    cant_judge = models.BooleanField(default=False)
     rationale = models.TextField(blank=True)
     client_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -271,7 +291,7 @@ class Vote(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["round", "item", "panellist"], name="one_vote_per_item_panellist"),
-            models.CheckConstraint(condition=models.Q(value__gte=0, value__lte=3), name="vote_value_0_3"),
+            models.CheckConstraint(condition=VALUE_OR_CANT_JUDGE, name="vote_value_0_3_or_cant_judge"),
         ]
         indexes = [models.Index(fields=["round", "panellist"])]
 
@@ -283,7 +303,8 @@ class VoteReceipt(models.Model):
     panellist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     client_id = models.CharField(max_length=64)
     item = models.ForeignKey(DelphiItem, on_delete=models.CASCADE, related_name="+")
-    value = models.PositiveSmallIntegerField(choices=Proficiency.choices)
+    value = models.PositiveSmallIntegerField(choices=Proficiency.choices, null=True, blank=True)
+    cant_judge = models.BooleanField(default=False)
     rationale = models.TextField(blank=True)
     sequence = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -313,6 +334,19 @@ class ItemResult(models.Model):
     )
     stable = models.BooleanField(default=False)
     group_counts = models.JSONField(default=dict, blank=True, help_text="Answers per value 0–3 by stakeholder group.")
+    # "I can't judge this" answers: counted here, left out of n and every statistic.
+    cant_judge = models.PositiveIntegerField(default=0)
+    group_cant_judge = models.JSONField(default=dict, blank=True, help_text="Can't-judge answers by stakeholder group.")
+    # The consensus rule met by the panel as a whole; ``consensus`` adds the plan's every-group requirement.
+    panel_consensus = models.BooleanField(default=False)
+    group_stats = models.JSONField(
+        default=dict, blank=True, help_text="The consensus rule applied to each stakeholder group (3+ answers)."
+    )
+    divergence = models.JSONField(default=list, blank=True, help_text="Why the stakeholder groups diverge, if they do.")
+    divergent = models.BooleanField(default=False)
+    # Did the answers move since the previous round? Wilcoxon signed-rank on the n_both paired answers.
+    wilcoxon_statistic = models.FloatField(null=True, blank=True)
+    wilcoxon_p = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["round", "item"]

@@ -12,6 +12,7 @@
   const roundId = root.dataset.round;
   const liveBadge = document.getElementById("delphi-live");
 
+  const CANT_JUDGE = "cant_judge"; // the radio's value for "I can't judge this" (workshops.delphi.views.CANT_JUDGE)
   let online = false;
   let lastSequence = -1;
   let closed = root.dataset.status === "closed";
@@ -119,7 +120,8 @@
       if (pending.has(item)) continue; // our newer, unacknowledged answer wins
       const td = cell(item);
       if (!td) continue;
-      const radio = td.querySelector('input[name="value"][value="' + answer.value + '"]');
+      const choice = answer.cant_judge ? CANT_JUDGE : answer.value;
+      const radio = td.querySelector('input[name="value"][value="' + choice + '"]');
       if (radio) radio.checked = true;
       const text = td.querySelector('textarea[name="rationale"]');
       if (text && document.activeElement !== text) text.value = answer.rationale || "";
@@ -210,7 +212,12 @@
     const rationale = (form.querySelector('textarea[name="rationale"]') || { value: "" }).value;
     // A newer answer to the same item supersedes any older one still waiting for its ack.
     unacked.removeWhere((m) => m.item === item);
-    const message = { type: "vote", client_id: newClientId(), item: item, value: Number(value), rationale: rationale };
+    // "I can't judge this" travels as cant_judge: true with no value (docs/realtime.md).
+    const unjudged = value === CANT_JUDGE;
+    const message = {
+      type: "vote", client_id: newClientId(), item: item, value: unjudged ? null : Number(value), rationale: rationale,
+    };
+    if (unjudged) message.cant_judge = true;
     if (td) td.classList.add("is-pending");
     setCellStatus(item, "Saving…", "text-body-secondary");
     live.sendReliable(message.client_id, message);

@@ -186,6 +186,9 @@ ROWS: dict[str, Row] = {
     "workshops:fop_merge": post_only(convener(), **SLUG),
     "workshops:fop_detail": Row(get=members(), **slug_and(pk="fop_pk")),
     "workshops:fop_history": Row(get=members(), **slug_and(pk="fop_pk")),
+    "workshops:delphi_convergence": Row(get=members(), **SLUG),
+    "workshops:delphi_appendix": Row(get=members(), post=convener(), **SLUG),
+    "workshops:delphi_appendix_md": Row(get=members(), **SLUG),
     "workshops:fop_edit": post_only(cycle(CONVENER, EMPLOYER), **slug_and(pk="fop_pk")),
     "workshops:fop_capability_add": post_only(cycle(CONVENER, EMPLOYER), **slug_and(pk="fop_pk")),
     "workshops:fop_capability_change": post_only(

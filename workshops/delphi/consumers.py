@@ -20,6 +20,7 @@ from workshops import realtime
 from workshops.delphi.realtime import register_loop, round_group
 from workshops.delphi.selectors import round_access, round_snapshot
 from workshops.delphi.services import (
+    CANT_JUDGE_WITH_VALUE,
     CLIENT_ID_LIMIT,
     CLIENT_ID_TOO_LONG,
     RATIONALE_NOT_TEXT,
@@ -31,7 +32,8 @@ from workshops.delphi.services import (
 logger = logging.getLogger(__name__)
 
 BAD_MESSAGE = "Messages must be JSON objects with a known “type” (vote or resync)."
-BAD_VOTE = "A vote needs a client_id (text), an item (number) and a value (0–3)."
+BAD_VOTE = "A vote needs a client_id (text), an item (number) and a value (0–3), or cant_judge: true."
+BAD_CANT_JUDGE = "A vote's cant_judge must be true or false (a JSON boolean)."
 BAD_CLIENT_ID = "A vote's client_id must be text of 1 to 64 characters (a UUID)."
 BAD_ITEM = "A vote's item must be an item id: a JSON integer, not text."
 UNAVAILABLE = "The vote could not be stored just now; it was not recorded. Send it again."
@@ -48,24 +50,35 @@ def vote_fields(content: dict) -> dict:
 
     The service converts form strings (the HTTP path posts text); the socket speaks JSON, where a
     number is a number: ``"2"``, ``2.0`` and ``true`` are not values, ``"7"`` is not an item id.
+    "I can't judge this" is ``"cant_judge": true`` with the value absent or null.
     """
     client_id = content.get("client_id")
     if not isinstance(client_id, str) or not client_id:
         raise DelphiError("invalid_request", BAD_VOTE if client_id is None else BAD_CLIENT_ID)
     if len(client_id) > CLIENT_ID_LIMIT:
         raise DelphiError("invalid_request", CLIENT_ID_TOO_LONG)
-    if "item" not in content or "value" not in content:
+    cant_judge = content.get("cant_judge", False)
+    if cant_judge is None:
+        cant_judge = False
+    if not isinstance(cant_judge, bool):
+        raise DelphiError("invalid_value", BAD_CANT_JUDGE)
+    if "item" not in content or ("value" not in content and not cant_judge):
         raise DelphiError("invalid_request", BAD_VOTE)
     if not _is_integer(content["item"]):
         raise DelphiError("invalid_request", BAD_ITEM)
-    if not _is_integer(content["value"]):
+    value = content.get("value")
+    if cant_judge:
+        if value is not None:
+            raise DelphiError("invalid_value", CANT_JUDGE_WITH_VALUE)
+    elif not _is_integer(value):
         raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
     rationale = content.get("rationale")
     if rationale is not None and not isinstance(rationale, str):
         raise DelphiError("invalid_rationale", RATIONALE_NOT_TEXT)
     return {
         "item_id": content["item"],
-        "value": content["value"],
+        "value": value,
+        "cant_judge": cant_judge,
         "rationale": rationale or "",
         "client_id": client_id,
     }

@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 
 from workshops.delphi.selectors import MIN_ANSWERS_SHOWN
-from workshops.delphi.services import VOTING_ROLE_CHOICES
+from workshops.delphi.services import APPENDIX_FIELDS, APPENDIX_NOTE_LIMIT, VOTING_ROLE_CHOICES
 from workshops.models import DelphiPlan
 
 
@@ -43,6 +43,17 @@ class DelphiPlanForm(forms.Form):
         label="Live quorum", min_value=0, max_value=1000, initial=0, required=False,
         help_text="Answers an item needs before its live distribution is shown (0: from the first answer).",
     )  # fmt: skip
+    allow_cant_judge = forms.BooleanField(
+        label="Offer “I can't judge this”", required=False,
+        help_text="A panellist may say an item is outside their expertise. Such answers are counted and reported per "
+        "item and stakeholder group, but left out of the number of answers, median, IQR, agreement and stability.",
+    )  # fmt: skip
+    require_group_consensus = forms.BooleanField(
+        label="Require consensus in every stakeholder group", required=False,
+        help_text=f"An item counts as agreed only when, besides the whole panel, each stakeholder group (technology, "
+        f"industry, skills) with at least {MIN_ANSWERS_SHOWN} answers reaches consensus on the same value. Groups with "
+        "fewer answers are too small to judge and are left out.",
+    )  # fmt: skip
 
     @classmethod
     def initial_from(cls, plan: DelphiPlan) -> dict:
@@ -55,6 +66,8 @@ class DelphiPlanForm(forms.Form):
             "max_rounds": plan.max_rounds,
             "feedback_mode": plan.feedback_mode,
             "live_quorum": plan.live_quorum,
+            "require_group_consensus": plan.require_group_consensus,
+            "allow_cant_judge": plan.allow_cant_judge,
         }
 
     def service_kwargs(self) -> dict:
@@ -68,6 +81,8 @@ class DelphiPlanForm(forms.Form):
             "max_rounds": data["max_rounds"],
             "feedback_mode": data["feedback_mode"],
             "live_quorum": data.get("live_quorum") or 0,
+            "require_group_consensus": bool(data.get("require_group_consensus")),
+            "allow_cant_judge": bool(data.get("allow_cant_judge")),
         }
 
 
@@ -88,3 +103,17 @@ class RoundOpenForm(forms.Form):
         if deadline is not None and deadline <= timezone.now():
             raise forms.ValidationError("The deadline must be in the future.")
         return deadline
+
+
+class AppendixForm(forms.Form):
+    """The methods appendix's fields the data cannot fill (one text box per field)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, label in APPENDIX_FIELDS.items():
+            self.fields[key] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=APPENDIX_NOTE_LIMIT,
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+            )

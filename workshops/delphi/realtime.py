@@ -52,13 +52,13 @@ def _interval() -> float:
 
 def round_state_messages(round_id: int) -> list[dict]:
     """Group messages describing the round now (its state, and whether it closed)."""
-    from workshops.delphi.selectors import distributions_visible, plan_for, public_quorum, round_counts, round_progress
+    from workshops.delphi.selectors import distributions_visible, plan_for, public_quorum, round_progress, round_tallies
     from workshops.models import Round
 
     rnd = Round.objects.select_related("cycle").get(pk=round_id)
     plan = plan_for(rnd.cycle)
-    counts = round_counts(round_id)
-    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    counts, cant_judge = round_tallies(round_id)
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     progress["revealed"] = rnd.results_revealed
     quorum = public_quorum(plan)  # never fewer answers than the anonymity floor
     # One group message carries both progress and distributions (half the channel-layer traffic);

@@ -23,12 +23,10 @@ from accounts.models import OrganisationGroup, User
 from cycles.access import Access, access_for, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.selectors import DashboardScope, WaitingItem
-from workshops.delphi.aggregation import Rule, item_statistics
+from workshops.delphi.aggregation import MIN_ANSWERS_SHOWN, STAKEHOLDER_GROUPS, Rule, hidden_groups, item_statistics
 from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResult, Proficiency, Round, Vote
 
-#: The anonymity floor: the fewest answers whose distribution a panellist may see (per item, and
-#: per stakeholder group within an item). The one constant; the plan screen and docs quote it.
-MIN_ANSWERS_SHOWN = 3
+# MIN_ANSWERS_SHOWN, the anonymity floor, is defined once in the aggregation (imported above).
 GROUP_MIN_ANSWERS = MIN_ANSWERS_SHOWN  # the same floor, by its older name
 ROUND_NOT_IN_CYCLE = "There is no such round in this cycle."
 NO_GROUP = "No group"
@@ -122,19 +120,38 @@ def voter_ids(cycle_id: int, plan: DelphiPlan) -> list[int]:
 # --- Live state ----------------------------------------------------------------------------------
 
 
-def round_counts(round_id: int) -> dict[int, list[int]]:
-    """Answers per value 0–3 for every item of the round (counts only, never who)."""
+def round_tallies(round_id: int) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """Proficiency answers per value 0–3 for every item of the round, and "I can't judge this"
+    answers per item (counts only, never who). One query."""
     counts: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in Round.items.through.objects.filter(
         round_id=round_id).values_list("delphiitem_id", flat=True)}  # fmt: skip
+    cant_judge: dict[int, int] = {}
     for item_id, value, n in (
-        Vote.objects.filter(round_id=round_id).values_list("item_id", "value").annotate(n=Count("id"))
+        Vote.objects.filter(round_id=round_id).values_list("item_id", "value").annotate(n=Count("id")).order_by()
     ):
-        counts.setdefault(item_id, [0, 0, 0, 0])[value] = n
-    return counts
+        if value is None:
+            cant_judge[item_id] = cant_judge.get(item_id, 0) + n
+        else:
+            counts.setdefault(item_id, [0, 0, 0, 0])[value] = n
+    return counts, cant_judge
 
 
-def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]] | None = None) -> dict:
-    counts = counts if counts is not None else round_counts(rnd.pk)
+def round_counts(round_id: int) -> dict[int, list[int]]:
+    """Proficiency answers per value 0–3 for every item of the round (counts only, never who)."""
+    return round_tallies(round_id)[0]
+
+
+def round_progress(
+    *,
+    rnd: Round,
+    plan: DelphiPlan,
+    counts: dict[int, list[int]] | None = None,
+    cant_judge: dict[int, int] | None = None,
+) -> dict:
+    """The round's progress; ``answers`` per item counts every response, "I can't judge this" included."""
+    if counts is None:
+        counts, cant_judge = round_tallies(rnd.pk)
+    cant_judge = cant_judge or {}
     n_items = len(counts)
     per_panellist = list(
         Vote.objects.filter(round_id=rnd.pk)
@@ -153,7 +170,7 @@ def round_progress(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[int]]
         "round": rnd.pk,
         "sequence": rnd.sequence,
         "status": rnd.shown_status,
-        "answers": {str(k): sum(v) for k, v in counts.items()},
+        "answers": {str(k): sum(v) + cant_judge.get(k, 0) for k, v in counts.items()},
         "panellists": {
             "eligible": eligible,
             "started": len(per_panellist),
@@ -197,13 +214,14 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     rnd = Round.objects.get(pk=view.round.pk)
     plan = view.plan
     is_convener = view.is_convener
-    counts = round_counts(rnd.pk)
-    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    counts, cant_judge = round_tallies(rnd.pk)
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
+    # A can't-judge answer: value null and ``cant_judge: true`` (the key only then, docs/realtime.md).
     mine = {
-        str(item_id): {"value": value, "rationale": rationale}
-        for item_id, value, rationale in Vote.objects.filter(round_id=rnd.pk, panellist_id=user.pk)
+        str(item_id): {"value": value, "rationale": rationale, **({"cant_judge": True} if unjudged else {})}
+        for item_id, value, rationale, unjudged in Vote.objects.filter(round_id=rnd.pk, panellist_id=user.pk)
         .order_by()
-        .values_list("item_id", "value", "rationale")
+        .values_list("item_id", "value", "rationale", "cant_judge")
     }
     visible = distributions_visible(rnd=rnd, plan=plan, is_convener=is_convener)
     return {
@@ -217,6 +235,7 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         "revealed": rnd.results_revealed,
         "discussing": rnd.discussing_id,
         "can_vote": view.can_vote and rnd.is_open,
+        "cant_judge_offered": plan.allow_cant_judge,
         "items": sorted(int(k) for k in counts),
         "mine": mine,
         "progress": {"answers": progress["answers"], "panellists": progress["panellists"]},
@@ -229,15 +248,91 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
 # --- Pages ---------------------------------------------------------------------------------------
 
 
-def _group_split(group_counts: dict[str, list[int]]) -> list[dict]:
+def _group_split(group_counts: dict[str, list[int]], group_stats: dict[str, dict] | None = None) -> list[dict]:
+    """An item's answers split by stakeholder group, as a panellist may see them (``hidden_groups``)."""
     rows = []
+    group_stats = group_stats or {}
+    hidden = hidden_groups({group: sum(counts) for group, counts in group_counts.items()})
     for group, counts in sorted(group_counts.items()):
         n = sum(counts)
-        shown = n >= GROUP_MIN_ANSWERS
+        shown = n >= GROUP_MIN_ANSWERS and group not in hidden
+        stats = group_stats.get(group, {}) if shown else {}
+        value = stats.get("value")
         rows.append(
-            {"group": group, "n": n, "counts": counts if shown else None, "coded": _coded(counts) if shown else None}
+            {
+                "group": group,
+                "n": n,
+                "counts": counts if shown else None,
+                "coded": _coded(counts) if shown else None,
+                "median": stats.get("median"),
+                "value_label": Proficiency(value).label if value is not None else "",
+            }
         )
     return rows
+
+
+GROUP_LABELS = dict(OrganisationGroup.choices)
+
+
+def group_rows(result: ItemResult | None, is_convener: bool = False) -> list[dict]:
+    """The consensus rule per stakeholder group of one item's result, in the groups' order: a group
+    below the anonymity floor shows its number of answers only, and its "can't judge" count only
+    from 3 responses (or to the convener)."""
+    stats = (getattr(result, "group_stats", None) or {}) if result is not None else {}
+    unjudged = (getattr(result, "group_cant_judge", None) or {}) if result is not None else {}
+    hidden = set() if is_convener else hidden_groups({group: s["n"] for group, s in stats.items()})
+    rows = []
+    for group in STAKEHOLDER_GROUPS:
+        s = stats.get(str(group)) or {"n": 0, "shown": False}
+        if str(group) in hidden:
+            s = {"n": s["n"], "shown": False}
+        cant_judge = unjudged.get(str(group), 0)
+        value = s.get("value")
+        rows.append(
+            {
+                **s,
+                "cant_judge": cant_judge if shown_to(n=s["n"] + cant_judge, is_convener=is_convener) else None,
+                "responses": s["n"] + cant_judge,
+                "group": str(group),
+                "label": GROUP_LABELS[group],
+                "value_label": Proficiency(value).label if value is not None else "",
+                "modal_label": Proficiency(s["modal"]).label if s.get("modal") is not None else "",
+            }
+        )
+    return rows
+
+
+def visible_divergence(result, is_convener: bool = False) -> list[dict]:
+    """A result's divergence reasons that name no group hidden from a panellist (``hidden_groups``)."""
+    reasons = getattr(result, "divergence", None) or []
+    if is_convener or not reasons:
+        return reasons
+    hidden = hidden_groups({group: s["n"] for group, s in (getattr(result, "group_stats", None) or {}).items()})
+    named = ("high", "low", "group", "by")
+    return [reason for reason in reasons if not any(reason.get(key) in hidden for key in named)]
+
+
+def divergence_text(reasons: list[dict] | None) -> list[str]:
+    """Each reason of a divergence as a sentence (groups by name, never a person); a group's
+    consensus rejected by several groups is one sentence."""
+    out = []
+    rejected: dict[tuple[str, int], list[str]] = {}
+    for reason in reasons or []:
+        if reason["kind"] == "median":
+            difference = reason["difference"]
+            out.append(
+                f"{GROUP_LABELS.get(reason['high'], reason['high'])} and {GROUP_LABELS.get(reason['low'], reason['low'])}"
+                f" medians differ by {difference:g} level{'s' if difference != 1 else ''}"
+            )
+        else:
+            by = f"{round(100 * reason['share'])} % of {GROUP_LABELS.get(reason['by'], reason['by'])}"
+            rejected.setdefault((reason["group"], reason["value"]), []).append(by)
+    for (group, value), by in rejected.items():
+        others = by[0] if len(by) == 1 else ", ".join(by[:-1]) + " and " + by[-1]
+        out.append(
+            f"{GROUP_LABELS.get(group, group)} agrees on {Proficiency(value).label}; {others} answered otherwise"
+        )
+    return out
 
 
 def _rationales(round_id: int, item_ids) -> dict[int, list[str]]:
@@ -288,7 +383,7 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     number of answers per item, the live distribution where the viewer may see it and (in later
     rounds) the feedback from the previous round."""
     rnd = view.round
-    counts = round_counts(rnd.pk)
+    counts, cant_judge = round_tallies(rnd.pk)
     visible = distributions_visible(rnd=rnd, plan=view.plan, is_convener=view.is_convener)
     shown = round_distributions(rnd=rnd, plan=view.plan, counts=counts, is_convener=view.is_convener) if visible else {}
     items = list(
@@ -303,10 +398,17 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     if previous is not None:
         results = {r.item_id: r for r in ItemResult.objects.filter(round=previous, item__in=items)}
         before = dict(Vote.objects.filter(round=previous, panellist=user).values_list("item_id", "value"))
+        before_unjudged = set(
+            Vote.objects.filter(round=previous, panellist=user, cant_judge=True).values_list("item_id", flat=True)
+        )
         notes = _rationales(previous.pk, results)
         for item_id, result in results.items():
+            unjudged = (
+                result.cant_judge if shown_to(n=result.n + result.cant_judge, is_convener=view.is_convener) else None
+            )
             if not shown_to(n=result.n, is_convener=view.is_convener):
                 feedback[item_id] = _withheld_feedback(result, previous, before.get(item_id), notes.get(item_id, []))
+                feedback[item_id].update(mine_cant_judge=item_id in before_unjudged, cant_judge=unjudged)
                 continue
             feedback[item_id] = {
                 "result": result,
@@ -317,7 +419,10 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
                 "max_count": max(result.counts or [0]) or 1,
                 "mine": before.get(item_id),
                 "rationales": notes.get(item_id, []),
-                "groups": _group_split(result.group_counts),
+                "groups": _group_split(result.group_counts, result.group_stats),
+                "divergence": divergence_text(visible_divergence(result)),
+                "mine_cant_judge": item_id in before_unjudged,
+                "cant_judge": unjudged,
             }
     rows: dict[int, dict] = {}
     for item in items:
@@ -327,7 +432,7 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
             "item": item,
             "vote": vote,
             "feedback": feedback.get(item.pk),
-            "answers": sum(counts.get(item.pk, [])),
+            "answers": sum(counts.get(item.pk, [])) + cant_judge.get(item.pk, 0),
             "dist": _coded(shown.get(str(item.pk))),
         }
     grid = []
@@ -342,6 +447,7 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
         "previous": previous,
         "choices": [(value, label, PROFICIENCY_CODES[value]) for value, label in Proficiency.choices],
         "visible": visible,
+        "offer_cant_judge": view.plan.allow_cant_judge,
     }
 
 
@@ -352,7 +458,7 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
         .select_related("capability", "role_level")
         .order_by("capability__ref", "role_level__order", "role_level_id")
     )
-    counts = round_counts(rnd.pk)
+    counts, cant_judge = round_tallies(rnd.pk)
     matrix = np.array([counts.get(i.pk, [0, 0, 0, 0]) for i in items], dtype=np.int64).reshape(-1, 4)
     stats = item_statistics(matrix, Rule.from_plan(plan))
     levels = list(RoleLevel.objects.filter(pk__in={i.role_level_id for i in items}).order_by("order", "pk"))
@@ -360,8 +466,8 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
     rows: dict[int, dict] = {}
     for idx, item in enumerate(items):
         n = int(stats["n"][idx])
-        if item.pk in results:
-            result = results[item.pk]
+        result = results.get(item.pk)
+        if result is not None:
             status = "consensus" if result.consensus else ("stable" if result.stable else "open")
         elif n == 0:
             status = "empty"
@@ -372,18 +478,29 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
         row["cells"][item.role_level_id] = {
             "item": item,
             "n": n,
+            "cant_judge": cant_judge.get(item.pk, 0),
             "counts": matrix[idx].tolist(),
             "status": status,
             "modal": modal if modal >= 0 else None,
             "agreement": None if n == 0 else float(stats["agreement"][idx]),
             "status_label": BOARD_STATUS_LABELS[status],
             "bars": distribution_bars(matrix[idx].tolist()),
+            # After the round is aggregated: the consensus rule per stakeholder group (groups only).
+            "groups": group_rows(result, is_convener=True) if result is not None else [],
+            "divergence": divergence_text(result.divergence) if result is not None else [],
+            "held_back": result is not None and result.panel_consensus and not result.consensus,
         }
     grid = [{"capability": r["capability"], "cells": [r["cells"].get(lv.pk) for lv in levels]} for r in rows.values()]
-    progress = round_progress(rnd=rnd, plan=plan, counts=counts)
+    progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     # The convener shows distributions once revealed to the panel or the round is over.
     results_shown = rnd.results_revealed or not rnd.is_open
-    return {"levels": levels, "rows": grid, "progress": progress, "results_shown": results_shown}
+    return {
+        "levels": levels,
+        "rows": grid,
+        "progress": progress,
+        "results_shown": results_shown,
+        "aggregated": bool(results),
+    }
 
 
 def distribution_bars(counts: list[int]) -> list[dict]:
@@ -475,6 +592,15 @@ def consensus_results(*, cycle: Cycle, is_convener: bool = False) -> list[dict]:
         else:
             value = None
         withheld = result is not None and not shown_to(n=result.n, is_convener=is_convener)
+        groups = group_rows(result, is_convener) if result is not None and not withheld else []
+        unjudged = getattr(result, "cant_judge", 0) if result is not None else 0
+        cant_judge = (
+            unjudged if result is not None and shown_to(n=result.n + unjudged, is_convener=is_convener) else None
+        )
+        divergence = (
+            divergence_text(visible_divergence(result, is_convener)) if result is not None and not withheld else []
+        )
+        held_back = bool(result is not None and not withheld and result.panel_consensus and not result.consensus)
         if withheld:
             value = None
             result = WithheldResult(round=result.round, n=result.n)
@@ -490,13 +616,19 @@ def consensus_results(*, cycle: Cycle, is_convener: bool = False) -> list[dict]:
                 "value_label": Proficiency(value).label if value is not None else "",
                 "result": result,
                 "withheld": withheld,
+                "groups": groups,
+                "divergence": divergence,
+                "divergent": bool(divergence),
+                "held_back": held_back,
+                "cant_judge": cant_judge,
             }
         )
     return rows
 
 
-def delphi_report(*, cycle: Cycle) -> dict:
+def delphi_report(*, cycle: Cycle, is_convener: bool = False) -> dict:
     plan = plan_for(cycle)
+    divergent = [row for row in consensus_results(cycle=cycle, is_convener=is_convener) if row["divergent"]]
     rounds = list(Round.objects.filter(cycle=cycle).annotate(n_items=Count("items", distinct=True)).order_by("number"))
     outcomes = dict(
         DelphiItem.objects.filter(cycle=cycle)
@@ -515,6 +647,7 @@ def delphi_report(*, cycle: Cycle) -> dict:
             "no_consensus": outcomes.get(DelphiItem.Outcome.NO_CONSENSUS, 0),
             "undecided": outcomes.get("", 0),
         },
+        "divergent": divergent,
     }
 
 
@@ -577,3 +710,82 @@ def dashboard_open_rounds(scope: DashboardScope) -> list[WaitingItem]:
                 )
             )
     return items
+
+
+# --- Convergence: agreement and IQR by round, and whether answers moved ------------------------
+
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 150, 44, 5
+
+
+def _chart(points: list[tuple[int, float | None]], rounds: int, top: float) -> dict:
+    """Polyline segments (a gap where a round is withheld or missing) and dots for values 0…top,
+    higher values drawn higher, in an SVG of CHART_WIDTH × CHART_HEIGHT."""
+    span_x, span_y = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    segments: list[list[tuple[float, float]]] = [[]]
+    dots = []
+    for index, value in points:
+        if value is None:
+            segments.append([])
+            continue
+        x = CHART_PAD + (span_x * index / (rounds - 1) if rounds > 1 else span_x / 2)
+        y = CHART_PAD + span_y * (1 - min(max(value / top, 0.0), 1.0))
+        segments[-1].append((round(x, 1), round(y, 1)))
+        dots.append((round(x, 1), round(y, 1)))
+    lines = [" ".join(f"{x},{y}" for x, y in seg) for seg in segments if len(seg) > 1]
+    return {"lines": lines, "dots": dots}
+
+
+def convergence(*, cycle: Cycle, is_convener: bool = False) -> dict:
+    """Per item, agreement and IQR in every round it was asked (a small chart) with the stability
+    rule and the Wilcoxon test of its paired answers against the previous round; per round, the
+    test pooled over every item. A panellist sees no statistics of a round with fewer than
+    ``MIN_ANSWERS_SHOWN`` answers on the item, nor a test of fewer pairs."""
+    rounds = list(Round.objects.filter(cycle=cycle, aggregated_at__isnull=False).order_by("number"))
+    position = {rnd.pk: i for i, rnd in enumerate(rounds)}
+    items: dict[int, dict] = {}
+    results = (
+        ItemResult.objects.filter(round__in=rounds)
+        .select_related("item__capability", "item__role_level")
+        .order_by("item__capability__ref", "item__role_level__order", "item_id", "round__number")
+    )
+    for result in results:
+        entry = items.setdefault(result.item_id, {"item": result.item, "cells": [None] * len(rounds)})
+        shown = shown_to(n=result.n, is_convener=is_convener)
+        tested = shown_to(n=result.n_both, is_convener=is_convener)
+        entry["cells"][position[result.round_id]] = {
+            "round": rounds[position[result.round_id]].number,
+            "n": result.n,
+            "agreement": result.agreement if shown else None,
+            "iqr": result.iqr if shown else None,
+            "changed_share": result.changed_share if tested else None,
+            "stable": result.stable,
+            "pairs": result.n_both,
+            "p": result.wilcoxon_p if tested else None,
+            "tested": tested and result.n_both > 0,
+            "withheld": not shown,
+        }
+    rows = []
+    for entry in items.values():
+        cells = entry["cells"]
+        agreement = [(i, c["agreement"] if c else None) for i, c in enumerate(cells)]
+        iqr = [(i, c["iqr"] if c else None) for i, c in enumerate(cells)]
+        said = [
+            f"round {c['round']}: agreement {round(100 * c['agreement'])} %, IQR {c['iqr']:g}"
+            for c in cells
+            if c and c["agreement"] is not None and c["iqr"] is not None
+        ]
+        rows.append(
+            {
+                **entry,
+                "agreement_chart": _chart(agreement, len(rounds), 1.0),
+                "iqr_chart": _chart(iqr, len(rounds), 3.0),
+                "description": "; ".join(said) or "too few answers to show",
+            }
+        )
+    return {
+        "rounds": rounds,
+        "rows": rows,
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "pad": CHART_PAD,
+    }

@@ -34,6 +34,8 @@ ROUND_NOT_OPEN = "This round is not open: votes are no longer accepted."
 ROUND_NOT_FOUND = "There is no such round in this cycle."
 ITEM_NOT_IN_ROUND = "This item is not part of this round."
 VALUE_OUT_OF_RANGE = "A proficiency must be 0 (Not needed), 1 (Awareness), 2 (Practitioner) or 3 (Expert)."
+CANT_JUDGE_NOT_ALLOWED = "This Delphi's plan does not offer “I can't judge this”: choose a proficiency."
+CANT_JUDGE_WITH_VALUE = "Answer either a proficiency or “I can't judge this”, not both."
 NOT_A_MEMBER = "You are not a member of this cycle."
 NOT_A_VOTER = "Your role in this cycle does not vote in this Delphi."
 CLIENT_ID_TOO_LONG = "The client id must be at most 64 characters."
@@ -73,9 +75,10 @@ class VoteAck:
     client_id: str
     round: int
     item: int
-    value: int
+    value: int | None
     rationale: str
     sequence: int
+    cant_judge: bool = False
 
     def as_message(self) -> dict:
         return {"type": "ack", **asdict(self)}
@@ -109,6 +112,8 @@ def delphi_plan_update(
     max_rounds: int,
     feedback_mode: str,
     live_quorum: int,
+    require_group_consensus: bool = False,
+    allow_cant_judge: bool = False,
 ) -> DelphiPlan:
     require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="change the Delphi plan"))
     delphi_plan_ensure(cycle=cycle)
@@ -128,6 +133,8 @@ def delphi_plan_update(
     plan.max_rounds = max_rounds
     plan.feedback_mode = feedback_mode
     plan.live_quorum = live_quorum
+    plan.require_group_consensus = bool(require_group_consensus)
+    plan.allow_cant_judge = bool(allow_cant_judge)
     plan.updated_at = timezone.now()
     plan.full_clean()
     plan.save()
@@ -151,7 +158,47 @@ def _plan_dict(plan: DelphiPlan) -> dict:
         "max_rounds": plan.max_rounds,
         "feedback_mode": plan.feedback_mode,
         "live_quorum": plan.live_quorum,
+        "require_group_consensus": plan.require_group_consensus,
+        "allow_cant_judge": plan.allow_cant_judge,
     }
+
+
+#: The methods appendix's fields the data cannot fill, in the order the appendix prints them.
+APPENDIX_FIELDS = {
+    "registration": "Protocol registration",
+    "ethics": "Ethics approval",
+    "funding": "Funding",
+    "conflicts": "Conflicts of interest",
+    "recruitment": "How panellists were identified and invited",
+}
+APPENDIX_NOTE_LIMIT = 4000
+APPENDIX_NOTE_TOO_LONG = "Each field of the appendix may hold at most {limit} characters."
+
+
+@transaction.atomic
+def delphi_appendix_update(*, cycle: Cycle, actor: User | None, notes: dict[str, str]) -> DelphiPlan:
+    """Save what the convener writes into the methods appendix. Not a rule of the Delphi, so
+    allowed after the plan is locked; audited like the plan."""
+    require_role(cycle, actor, CONVENER_ONLY, ONLY_CONVENER.format(act="edit the methods appendix"))
+    delphi_plan_ensure(cycle=cycle)
+    plan = DelphiPlan.objects.select_for_update().get(cycle=cycle)
+    clean = {}
+    for key in APPENDIX_FIELDS:
+        text = str(notes.get(key) or "").strip()
+        if len(text) > APPENDIX_NOTE_LIMIT:
+            raise DelphiError("invalid_appendix", APPENDIX_NOTE_TOO_LONG.format(limit=APPENDIX_NOTE_LIMIT))
+        if text:
+            clean[key] = text
+    plan.appendix_notes = clean
+    plan.save(update_fields=["appendix_notes"])
+    audit_record(
+        cycle=cycle.pk,
+        actor=actor,
+        verb="delphi.appendix_updated",
+        summary="Updated the Delphi methods appendix",
+        detail={"fields": sorted(clean)},
+    )
+    return plan
 
 
 # --- Items and rounds ----------------------------------------------------------------------------
@@ -388,12 +435,22 @@ def vote_cast(
     value: object,
     rationale: object = "",
     client_id: object = "",
+    cant_judge: object = False,
     now: datetime | None = None,
 ) -> VoteAck:
-    """Record (or change) a panellist's answer to one item of an open round. See the module doc."""
-    value = _as_int(value, "invalid_value", VALUE_OUT_OF_RANGE)
-    if value not in (0, 1, 2, 3):
-        raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
+    """Record (or change) a panellist's answer to one item of an open round: a proficiency
+    ``value`` 0–3, or ``cant_judge=True`` and no value ("I can't judge this", if the plan offers
+    it). See the module doc."""
+    if not isinstance(cant_judge, bool):
+        raise DelphiError("invalid_value", CANT_JUDGE_WITH_VALUE)
+    if cant_judge:
+        if value is not None and value != "":
+            raise DelphiError("invalid_value", CANT_JUDGE_WITH_VALUE)
+        value = None
+    else:
+        value = _as_int(value, "invalid_value", VALUE_OUT_OF_RANGE)
+        if value not in (0, 1, 2, 3):
+            raise DelphiError("invalid_value", VALUE_OUT_OF_RANGE)
     item_id = _as_int(item_id, "item_not_in_round", ITEM_NOT_IN_ROUND)
     if not 0 < item_id <= ITEM_ID_MAX:
         raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
@@ -422,6 +479,8 @@ def vote_cast(
         raise DelphiError("not_a_voter", NOT_A_VOTER)
     if rnd["receipt_id"] is not None:
         return _ack(VoteReceipt.objects.get(pk=rnd["receipt_id"]))
+    if cant_judge and not rnd["allow_cant_judge"]:
+        raise DelphiError("cant_judge_not_allowed", CANT_JUDGE_NOT_ALLOWED)
     if rnd["status"] != Round.Status.OPEN:
         raise DelphiError("round_closed", ROUND_NOT_OPEN)
     if rnd["deadline"] is not None and rnd["deadline"] <= now:
@@ -432,7 +491,7 @@ def vote_cast(
 
     try:
         with transaction.atomic():
-            sequence = _store_vote(round_pk, panellist.pk, item_id, value, rationale, client_id, now)
+            sequence = _store_vote(round_pk, panellist.pk, item_id, value, cant_judge, rationale, client_id, now)
     except IntegrityError:
         # The same client id raced itself (a resend while the first was in flight, perhaps on
         # another server): answer with the acknowledgement that won.
@@ -441,16 +500,18 @@ def vote_cast(
             raise
         return _ack(receipt)
     return VoteAck(
-        client_id=client_id, round=round_pk, item=item_id, value=value, rationale=rationale, sequence=sequence
-    )
+        client_id=client_id, round=round_pk, item=item_id, value=value, rationale=rationale, sequence=sequence,
+        cant_judge=cant_judge,
+    )  # fmt: skip
 
 
 # One read for every check of a vote (the hot path of a live room): the round, the caller's role,
-# the plan's voting roles, whether the item is in the round and any receipt for this client id.
+# the plan's voting roles and can't-judge option, whether the item is in the round and any
+# receipt for this client id.
 # Plain SQL: compiling the equivalent ORM query with three subqueries cost more than running it.
 # (Table names come from the models; every value is bound.)
 _VOTE_CONTEXT = (
-    "SELECT r.id, r.status, r.deadline, p.voting_roles, "  # noqa: S608
+    "SELECT r.id, r.status, r.deadline, p.voting_roles, p.allow_cant_judge, "  # noqa: S608
     f"(SELECT m.role FROM {Membership._meta.db_table} m WHERE m.cycle_id = r.cycle_id AND m.user_id = %s "
     "AND m.status = %s LIMIT 1), "
     f"(SELECT 1 FROM {Round.items.through._meta.db_table} ri WHERE ri.round_id = r.id AND ri.delphiitem_id = %s LIMIT 1), "
@@ -469,7 +530,7 @@ def _vote_context(*, round_id: int, panellist_pk: int, item_id: int, client_id: 
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, status, deadline, roles, role, in_round, receipt_id = row
+    pk, status, deadline, roles, allow_cant_judge, role, in_round, receipt_id = row
     if isinstance(roles, str):  # SQLite hands JSON back as text
         roles = json.loads(roles)
     if isinstance(deadline, str):
@@ -481,6 +542,7 @@ def _vote_context(*, round_id: int, panellist_pk: int, item_id: int, client_id: 
         "status": status,
         "deadline": deadline,
         "cycle__delphi_plan__voting_roles": roles or [],
+        "allow_cant_judge": bool(allow_cant_judge),
         "role": role,
         "in_round": bool(in_round),
         "receipt_id": receipt_id if client_id else None,
@@ -493,19 +555,22 @@ _BUMP_SEQUENCE = (
 )
 
 
-def _store_vote(round_pk: int, panellist_pk: int, item_id: int, value: int, rationale: str, client_id: str, now) -> int:
+def _store_vote(
+    round_pk: int, panellist_pk: int, item_id: int, value: int | None, cant_judge: bool, rationale: str, client_id: str,
+    now,
+) -> int:  # fmt: skip
     # An upsert (INSERT … ON CONFLICT DO UPDATE on the one-vote-per-item constraint): one
     # statement whether this is the first answer or a change, and no race between the two.
     Vote.objects.bulk_create(
         [
             Vote(
-                round_id=round_pk, item_id=item_id, panellist_id=panellist_pk, value=value, rationale=rationale,
-                client_id=client_id, created_at=now, updated_at=now,
+                round_id=round_pk, item_id=item_id, panellist_id=panellist_pk, value=value, cant_judge=cant_judge,
+                rationale=rationale, client_id=client_id, created_at=now, updated_at=now,
             )
         ],
         update_conflicts=True,
         unique_fields=["round", "item", "panellist"],
-        update_fields=["value", "rationale", "client_id", "updated_at"],
+        update_fields=["value", "cant_judge", "rationale", "client_id", "updated_at"],
     )  # fmt: skip
     # Last, and conditional on the round still being open: the row lock is held only until commit,
     # and a close that committed first makes this match nothing (so the vote rolls back).
@@ -524,6 +589,7 @@ def _store_vote(round_pk: int, panellist_pk: int, item_id: int, value: int, rati
             client_id=client_id,
             item_id=item_id,
             value=value,
+            cant_judge=cant_judge,
             rationale=rationale,
             sequence=sequence,
             created_at=now,
@@ -546,4 +612,5 @@ def _ack(receipt: VoteReceipt) -> VoteAck:
         value=receipt.value,
         rationale=receipt.rationale,
         sequence=receipt.sequence,
+        cant_judge=receipt.cant_judge,
     )

@@ -145,6 +145,13 @@ def delphi_simulate(
                         elif rng.random() < 0.05:
                             value = _clamp(value + rng.choice([-1, 1]))
                     rationale = rng.choice(RATIONALES) if rng.random() < 0.08 else ""
+                    # Only where the plan offers it, so a seed gives the same answers as before otherwise.
+                    if plan.allow_cant_judge and rng.random() < 0.03:
+                        vote_cast(
+                            round_id=rnd.pk, panellist=person, item_id=item.pk, value=None, cant_judge=True,
+                            client_id=f"sim-{seed}-{number}-{person.pk}-{item.pk}",
+                        )  # fmt: skip
+                        continue
                     vote_cast(
                         round_id=rnd.pk,
                         panellist=person,

@@ -16,4 +16,7 @@ urlpatterns = [
     path("cycles/<slug:slug>/delphi/results/", views.results, name="delphi_results"),
     path("cycles/<slug:slug>/delphi/results.csv", views.results_csv, name="delphi_results_csv"),
     path("cycles/<slug:slug>/delphi/report/", views.report, name="delphi_report"),
+    path("cycles/<slug:slug>/delphi/convergence/", views.convergence, name="delphi_convergence"),
+    path("cycles/<slug:slug>/delphi/appendix/", views.appendix, name="delphi_appendix"),
+    path("cycles/<slug:slug>/delphi/appendix.md", views.appendix_markdown, name="delphi_appendix_md"),
 ]

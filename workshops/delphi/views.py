@@ -17,7 +17,8 @@ from core.spreadsheets import cell_safe
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
 from workshops.delphi import selectors, services
-from workshops.delphi.forms import DelphiPlanForm, RoundOpenForm
+from workshops.delphi.appendix import methods_appendix
+from workshops.delphi.forms import AppendixForm, DelphiPlanForm, RoundOpenForm
 from workshops.join.selectors import join_panel_for_round
 from workshops.models import Round
 from workshops.realtime import round_ws_path
@@ -30,7 +31,9 @@ RESULTS_HIDDEN = "Group results are hidden from the panel."
 DISCUSSING = "The room is discussing {ref} at {level}."
 DISCUSSING_STOPPED = "No item is being discussed."
 VOTE_SAVED = "Your answer is saved."
+APPENDIX_SAVED = "The methods appendix is saved."
 PRESENTER = "workshops/delphi/presenter.html"
+CANT_JUDGE = "cant_judge"  # the form's value for "I can't judge this" (the radio and "Keep my answer")
 
 
 def _round_for_member(request: HttpRequest, slug: str, number: int, roles=None) -> selectors.RoundAccess:
@@ -154,6 +157,7 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         "voter": view.can_vote,
         "can_vote": view.can_vote and view.round.is_open,
         "choices": grid["choices"],
+        "offer_cant_judge": grid["offer_cant_judge"],
         "progress": selectors.round_progress(rnd=view.round, plan=view.plan),
         "ws_path": round_ws_path(view.round),
         "voting_role_labels": _voting_role_labels(view.plan),
@@ -173,6 +177,7 @@ def round_vote(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     view = _round_for_member(request, slug, number)
     item_id = request.POST.get("item", "")
     value = request.POST.get("keep") or request.POST.get("value", "")
+    cant_judge = value == CANT_JUDGE
     rationale = request.POST.get("rationale", "")
     client_id = (request.POST.get("client_id") or "")[:64] or f"http-{uuid.uuid4()}"
     error = None
@@ -181,7 +186,8 @@ def round_vote(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             round_id=view.round.pk,
             panellist=request.user,
             item_id=item_id,
-            value=value,
+            value=None if cant_judge else value,
+            cant_judge=cant_judge,
             rationale=rationale,
             client_id=client_id,
         )
@@ -201,6 +207,7 @@ def round_vote(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "error": error,
             "saved": error is None,
             "choices": grid["choices"],
+            "offer_cant_judge": grid["offer_cant_judge"],
             "answered": grid["answered"],
         }
         return render(request, "workshops/delphi/vote_response.html", context, status=400 if error else 200)
@@ -294,7 +301,14 @@ def round_discuss(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 def results(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
     rows = selectors.consensus_results(cycle=access.cycle, is_convener=access.is_convener)
-    context = {"cycle": access.cycle, "access": access, "rows": rows, "min_shown": selectors.MIN_ANSWERS_SHOWN}
+    context = {
+        "cycle": access.cycle,
+        "access": access,
+        "rows": rows,
+        "plan": selectors.plan_for(access.cycle),
+        "divergent_count": sum(1 for row in rows if row["divergent"]),
+        "min_shown": selectors.MIN_ANSWERS_SHOWN,
+    }
     return render(request, "workshops/delphi/results.html", context)
 
 
@@ -304,9 +318,11 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{access.cycle.slug}-delphi-consensus.csv"'
     writer = csv.writer(response)
+    groups = [str(g) for g in selectors.STAKEHOLDER_GROUPS]
     writer.writerow(
         ["capability_ref", "capability", "role_level", "proficiency", "proficiency_label", "outcome", "round",
-         "n", "median", "iqr", "agreement"]
+         "n", "median", "iqr", "agreement", "panel_consensus", "divergent", "divergence", "cant_judge"]
+        + [f"{g}_{column}" for g in groups for column in GROUP_CSV_COLUMNS]
     )  # fmt: skip
     # A panellist's download withholds what their results page withholds (items with too few answers).
     for row in selectors.consensus_results(cycle=access.cycle, is_convener=access.is_convener):
@@ -324,14 +340,101 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 "" if result is None or result.median is None else result.median,
                 "" if result is None or result.iqr is None else result.iqr,
                 "" if result is None or result.agreement is None else round(result.agreement, 4),
+                "" if row["withheld"] or result is None else _yes_no(result.panel_consensus),
+                "" if row["withheld"] or result is None else _yes_no(row["divergent"]),
+                cell_safe("; ".join(row["divergence"])),
+                "" if row["cant_judge"] is None else row["cant_judge"],
+                *[cell for group in row["groups"] or _no_groups(groups) for cell in _group_cells(group)],
             ]
         )
     return response
 
 
+# Per stakeholder group; a group below the anonymity floor has its number of answers only.
+GROUP_CSV_COLUMNS = ["n", "median", "iqr", "agreement", "consensus_value", "cant_judge"]
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _no_groups(groups: list[str]) -> list[dict]:
+    return [{"n": ""} for _ in groups]
+
+
+def _group_cells(group: dict) -> list:
+    cant_judge = "" if group.get("cant_judge") is None else group["cant_judge"]
+    if not group.get("shown"):
+        return [group.get("n", ""), "", "", "", "", cant_judge]
+    value = group.get("value")
+    agreement = group.get("agreement")
+    return [
+        group["n"],
+        group.get("median"),
+        group.get("iqr"),
+        "" if agreement is None else round(agreement, 4),
+        "" if value is None else value,
+        cant_judge,
+    ]
+
+
 @login_required
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_cycle_for_member(request, slug)
-    data = selectors.delphi_report(cycle=access.cycle)
+    data = selectors.delphi_report(cycle=access.cycle, is_convener=access.is_convener)
     context = {"cycle": access.cycle, "access": access, "min_shown": selectors.MIN_ANSWERS_SHOWN, **data}
     return render(request, "workshops/delphi/report.html", context)
+
+
+@login_required
+def convergence(request: HttpRequest, slug: str) -> HttpResponse:
+    """Agreement and IQR by round per item, and the Wilcoxon test of answers moving between rounds."""
+    access = get_cycle_for_member(request, slug)
+    data = selectors.convergence(cycle=access.cycle, is_convener=access.is_convener)
+    context = {
+        "cycle": access.cycle,
+        "access": access,
+        "plan": selectors.plan_for(access.cycle),
+        "min_shown": selectors.MIN_ANSWERS_SHOWN,
+        **data,
+    }
+    return render(request, "workshops/delphi/convergence.html", context)
+
+
+@login_required
+def appendix(request: HttpRequest, slug: str) -> HttpResponse:
+    """The methods appendix (every member); the convener fills in what the data cannot know."""
+    access = get_cycle_for_member(request, slug)
+    if request.method == "POST":
+        access = get_cycle_for_convener(request, slug)
+        form = AppendixForm(request.POST)
+        if form.is_valid():
+            try:
+                services.delphi_appendix_update(cycle=access.cycle, actor=request.user, notes=form.cleaned_data)
+            except services.DelphiError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, APPENDIX_SAVED)
+                return redirect(reverse("workshops:delphi_appendix", args=[slug]))
+    else:
+        form = None
+    data = methods_appendix(cycle=access.cycle, is_convener=access.is_convener)
+    if form is None and access.is_convener:
+        form = AppendixForm(initial={note["key"]: note["text"] for note in data["notes"]})
+    context = {"cycle": access.cycle, "access": access, "form": form, "ap": data, **data}
+    return render(request, "workshops/delphi/appendix.html", context)
+
+
+@login_required
+def appendix_markdown(request: HttpRequest, slug: str) -> HttpResponse:
+    """The same appendix as Markdown, to paste into a paper."""
+    access = get_cycle_for_member(request, slug)
+    data = methods_appendix(cycle=access.cycle, is_convener=access.is_convener)
+    response = render(
+        request,
+        "workshops/delphi/appendix.md",
+        {"cycle": access.cycle, **data},
+        content_type="text/markdown; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{access.cycle.slug}-delphi-methods-appendix.md"'
+    return response
