@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run install migrate demo serve test test-faults lint browser bench clean
+.PHONY: run install migrate demo serve services serve-services test test-faults lint browser bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,24 @@ run: demo
 
 serve: install
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.run start
+
+# Services mode: one command once DATABASE_URL (PostgreSQL) and REDIS_URL are set. It migrates,
+# collects the static files (compressed, under cache-busted names, served by WhiteNoise) and starts
+# Procfile.services with honcho: two daphne servers on PORT and PORT2, a Celery worker and beat.
+# Ctrl-C stops all four. The Dockerfile runs `serve-services`: the same steps without the install.
+PORT2 ?= 8001
+services: install
+	@$(MAKE) --no-print-directory serve-services
+
+serve-services: DEBUG_PAGES ?= false
+serve-services:
+	@test -n "$$DATABASE_URL" || (echo "Set DATABASE_URL (postgres://...) first: see README, Services mode" >&2; exit 2)
+	@test -n "$$REDIS_URL" || (echo "Set REDIS_URL (redis://...) first: see README, Services mode" >&2; exit 2)
+	$(PY) manage.py migrate --noinput
+	STATIC_MANIFEST=true $(PY) manage.py collectstatic --noinput -v 0
+	@echo "Serving http://$(HOST):$(PORT) and http://$(HOST):$(PORT2) with a Celery worker and beat; Ctrl-C stops all"
+	DEBUG_PAGES=$(DEBUG_PAGES) STATIC_MANIFEST=true LOG_FORMAT=$${LOG_FORMAT:-json} LOG_LEVEL=$${LOG_LEVEL:-INFO} \
+	  HOST=$(HOST) WEB1_PORT=$(PORT) WEB2_PORT=$(PORT2) $(VENV)/bin/honcho -f Procfile.services start
 
 # Debian's Chromium drives the browser tests; installed once if it is missing (never `playwright install`).
 browser:

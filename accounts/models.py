@@ -63,6 +63,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the person's personal data was erased (accounts.services.user_anonymise): the row
+    # stays, without anything that identifies them, so their anonymous contributions still count.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

@@ -4,7 +4,14 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import (
+    after_setup_task_logger,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_ready,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -23,3 +30,36 @@ def _load_the_model_with_the_worker(**kwargs) -> None:
         from matching.embeddings import load_in_background
 
         load_in_background()
+
+
+@worker_ready.connect
+def _first_heartbeat(sender=None, **kwargs) -> None:
+    """A worker that has just started counts as alive for /healthz at once, not only after the
+    first scheduled heartbeat (core.tasks.worker_heartbeat) has come through."""
+    from core.health import heartbeat_record
+
+    try:
+        heartbeat_record(worker=getattr(sender, "hostname", None) or "worker")
+    except Exception:  # noqa: BLE001 - a database still starting must not stop the worker
+        import logging
+
+        logging.getLogger("foresight.job").warning("The worker's first heartbeat failed", exc_info=True)
+
+
+@after_setup_task_logger.connect
+def _json_task_logs(logger=None, **kwargs) -> None:
+    from core.logs import use_json_formatter
+
+    use_json_formatter(logger)
+
+
+# One record per task run on the `foresight.job` logger (core/logs.py).
+def _connect_job_logs() -> None:
+    from core import logs
+
+    task_prerun.connect(logs.task_started, weak=False)
+    task_postrun.connect(logs.task_finished, weak=False)
+    task_failure.connect(logs.task_failed, weak=False)
+
+
+_connect_job_logs()

@@ -98,10 +98,19 @@ INSTALLED_APPS = [
     "workshops",
     "matching",
     "findings",
+    "ninja",  # the read API's docs page serves django-ninja's own Swagger UI files (no CDN)
+    "api",
+    # Personal data rights: above every app, since it reads and erases what each holds about a person.
+    "privacy",
 ]
 
 MIDDLEWARE = [
+    # One JSON line per request (core/logs.py), outermost so it times and sees every response.
+    "core.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # WhiteNoise: static files from the ASGI processes themselves (services mode, the Dockerfile): after
+    # SecurityMiddleware so they get its headers, before everything that would touch a session.
+    "core.storage.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -207,6 +216,10 @@ DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
 # Servers and workers start loading the embedding model as they start (a background thread), so no
 # request waits for it.
 MATCHING_PRELOAD = env_bool("MATCHING_PRELOAD", True)
+# The sentence encoder (matching/encoders.py): "onnx" (ONNX Runtime on a graph exported once into
+# MODEL_CACHE_DIR from the packaged weights; PyTorch if that fails) or "torch".
+EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "onnx")
+MODEL_CACHE_DIR = Path(env_str("MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 # make run embeds every framework's statements with the demo (minutes), not only the IfATE duties.
 MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 
@@ -216,10 +229,6 @@ MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 JOB_HEARTBEAT_SECONDS = env_float("JOB_HEARTBEAT_SECONDS", 30.0)
 JOB_STALE_AFTER_SECONDS = env_float("JOB_STALE_AFTER_SECONDS", 180.0)
 JOB_SWEEP_SECONDS = env_float("JOB_SWEEP_SECONDS", 60.0)
-# The sentence encoder (matching/encoders.py): "onnx" (ONNX Runtime on a graph exported once into
-# MODEL_CACHE_DIR from the packaged weights; PyTorch if that fails) or "torch".
-EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "onnx")
-MODEL_CACHE_DIR = Path(env_str("MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
 if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("JOB_STALE_AFTER_SECONDS must be at least three heartbeats (JOB_HEARTBEAT_SECONDS).")
 
@@ -229,7 +238,16 @@ if JOB_STALE_AFTER_SECONDS < 3 * JOB_HEARTBEAT_SECONDS:
 CELERY_BEAT_SCHEDULE = {
     "close-due-delphi-rounds": {"task": "workshops.tasks.close_due_rounds", "schedule": 60.0},
     "fail-stale-jobs": {"task": "core.tasks.fail_stale_jobs", "schedule": JOB_SWEEP_SECONDS},
+    # A worker's sign of life for /healthz: beat sends it through the broker, a worker records it.
+    "worker-heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": JOB_HEARTBEAT_SECONDS},
+    # Closed cycles whose retention period has ended lose their personal data (privacy/services.py).
+    "erase-due-personal-data": {"task": "privacy.tasks.erase_due_personal_data", "schedule": 3600.0},
 }
+# /healthz (core/health.py): each check's time limit in seconds. The worker counts as alive while
+# its last heartbeat is younger than JOB_STALE_AFTER_SECONDS, the same rule as a job's.
+HEALTHZ_TIMEOUT = env_float("HEALTHZ_TIMEOUT", 3.0)
+# Celery keeps Django's log configuration (LOG_FORMAT) instead of installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -270,6 +288,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# STATIC_MANIFEST: `collectstatic` writes compressed copies (gzip, Brotli) under content-hashed,
+# cache-busted names that WhiteNoise serves with a year's cache lifetime. It needs `collectstatic`
+# first (a page naming a file the manifest lacks fails), so it is on where that always runs —
+# `make services`, the Dockerfile, DEBUG=false — and off for `make run` (runserver --insecure
+# serves the source folders) and the test suite, which render templates without collecting.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEVELOPMENT)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "core.storage.StaticStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "media/"
 
@@ -290,12 +322,33 @@ if not DEVELOPMENT:
 # A stale form's CSRF refusal gets the product's 403 page, saying to reload, not Django's.
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
+# LOG_FORMAT=json: every log line is one JSON object (python-json-logger), for a log collector;
+# `text` (the development default) is for a person reading a terminal. Requests (`foresight.request`:
+# method, route, status, duration, user id, request id) and background work (`foresight.job`: each
+# Celery task's start and end, each BackgroundJob's claim, finish and failure) log at INFO whatever
+# LOG_LEVEL says; LOG_REQUESTS=false silences the request lines.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEVELOPMENT else "json")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of: text, json")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # A refused request (403) is the access policy working: one line with its reason, no traceback.
     "filters": {"one_line_refusals": {"()": "core.errors.OneLineRefusals"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django.request": {"filters": ["one_line_refusals"]}},
+    "formatters": {
+        "text": {"format": "%(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "loggers": {
+        "django.request": {"filters": ["one_line_refusals"]},
+        "foresight.request": {"level": "INFO" if LOG_REQUESTS else "WARNING"},
+        "foresight.job": {"level": "INFO"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

@@ -4,11 +4,14 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("core.urls")),
+    path("", include("privacy.urls")),
     path("", include("workshops.join.urls")),
     path("", include("cycles.urls")),
     path("", include("workshops.urls")),
     path("", include("matching.urls")),
     path("", include("findings.urls")),
+    path("", include("api.urls")),
 ]
 
 # The product's own error pages (core/errors.py): used whenever Django's DEBUG is off, which

@@ -36,6 +36,8 @@ from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.logs import job_event, job_logger
+
 logger = logging.getLogger(__name__)
 
 # A running job's task beats its heartbeat this often from a thread of its own (``kept_alive``), so
@@ -140,9 +142,13 @@ class BackgroundJob(models.Model):
             "error": "",
         }
         if cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(**taken, progress_note=note[:200]):
+            job_event(cls._meta.label, pk, "claimed")
             return True
         stale = cls.objects.filter(stale_q(now), pk=pk, status=JobStatus.RUNNING)
-        return bool(stale.update(**taken, progress_note=TAKEN_OVER))
+        if stale.update(**taken, progress_note=TAKEN_OVER):
+            job_event(cls._meta.label, pk, "taken_over")
+            return True
+        return False
 
     @classmethod
     @contextmanager
@@ -183,26 +189,28 @@ class BackgroundJob(models.Model):
     def finish(cls, pk: int, *, note: str = DONE, **fields: Any) -> bool:
         """Mark a running job done, with whatever it computed (``fields`` of the concrete model)."""
         now = timezone.now()
-        return bool(
-            cls.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
-                status=JobStatus.DONE,
-                progress=100,
-                progress_note=note[:200],
-                error="",
-                finished_at=now,
-                heartbeat_at=now,
-                **fields,
-            )
+        done = cls.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.DONE,
+            progress=100,
+            progress_note=note[:200],
+            error="",
+            finished_at=now,
+            heartbeat_at=now,
+            **fields,
         )
+        if done:
+            job_event(cls._meta.label, pk, "finished")
+        return bool(done)
 
     @classmethod
     def fail(cls, pk: int, error: str, *, from_statuses: tuple[str, ...] = ACTIVE) -> bool:
         """Mark a job that is not finished yet (or in one of ``from_statuses``) failed with ``error``."""
-        return bool(
-            cls.objects.filter(pk=pk, status__in=from_statuses).update(
-                status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=timezone.now()
-            )
+        failed = cls.objects.filter(pk=pk, status__in=from_statuses).update(
+            status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=timezone.now()
         )
+        if failed:
+            job_event(cls._meta.label, pk, "failed", error=error[:200])
+        return bool(failed)
 
     @classmethod
     def requeue(cls, pk: int, *, note: str = "Queued again") -> bool:
@@ -224,4 +232,14 @@ class BackgroundJob(models.Model):
         """Mark every stale job (of ``queryset``, else of the model) failed; returns how many."""
         now = timezone.now()
         jobs = cls.objects.all() if queryset is None else queryset
-        return jobs.filter(stale_q(now)).update(status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now)
+        swept = jobs.filter(stale_q(now)).update(
+            status=JobStatus.FAILED, error=error[:ERROR_MAX_CHARS], finished_at=now
+        )
+        if swept:
+            job_logger.warning(
+                "%s lost jobs of %s marked failed",
+                swept,
+                cls._meta.label,
+                extra={"job": cls._meta.label, "event": "job.swept", "count": swept},
+            )
+        return swept

@@ -17,3 +17,13 @@ def fail_stale_jobs() -> dict[str, int]:
         if issubclass(model, BackgroundJob):
             failed[model._meta.label] = model.fail_stale()
     return failed
+
+
+@shared_task(name="core.tasks.worker_heartbeat", bind=True, ignore_result=True)
+def worker_heartbeat(self) -> str:
+    """Record that a worker took a task off the broker now (the beat schedule sends it)."""
+    from core.health import heartbeat_record
+
+    name = self.request.hostname or "eager"
+    heartbeat_record(worker=name)
+    return name

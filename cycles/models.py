@@ -47,6 +47,14 @@ class Cycle(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Personal data of a closed cycle (Cause action ended on the timeline) is erased this many days
+    # after it closed, by the scheduled task privacy.tasks.erase_due_personal_data; empty: kept.
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after the cycle closes (the end of Cause action) before its members' personal data is erased.",
+    )
+    personal_data_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

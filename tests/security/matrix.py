@@ -78,6 +78,12 @@ def get_only(policy: Expect, **kw) -> Row:
 SLUG = {"kwargs": lambda w: {"slug": w.slug}}
 
 
+def _user_of(membership_pk: int) -> int:
+    from cycles.models import Membership
+
+    return Membership.objects.get(pk=membership_pk).user_id
+
+
 def slug_and(**extra: str) -> dict:
     """URL arguments: the cycle's slug plus world attributes by name (``pk="solution_pk"``)."""
     return {"kwargs": lambda w: {"slug": w.slug, **{k: getattr(w, v) for k, v in extra.items()}}}
@@ -94,6 +100,19 @@ ROWS: dict[str, Row] = {
         get=public(), kwargs=lambda w: {"uidb64": "MQ", "token": "not-a-token"}, note="an invalid link says so"
     ),
     "accounts:password_reset_complete": Row(get=public()),
+    # --- core: operations and the pages every footer links ---------------------------------------
+    # /healthz is public (a load balancer asks it) and the same for everyone: 503 here, because the
+    # test world has no worker heartbeat (tests/core/test_healthz.py has the 200).
+    "healthz": Row(get=dict.fromkeys(ROLES, "status 503"), post=dict.fromkeys(ROLES, NOT_ALLOWED)),
+    "accessibility": Row(get=public(), post=dict.fromkeys(ROLES, NOT_ALLOWED)),
+    # --- privacy: the notice, everyone's own data, a convener's erasure and retention -------------
+    "privacy:notice": Row(get=public(), post=dict.fromkeys(ROLES, NOT_ALLOWED)),
+    "privacy:my_data": Row(get=signed_in(), post=wrong_method()),
+    "privacy:cycle": Row(get=convener(), post=convener(), **SLUG),
+    # The technologist (the world's membership_pk): the convener of cycle A may erase them.
+    "privacy:person_erase": Row(
+        get=convener(), post=convener(), kwargs=lambda w: {"slug": w.slug, "user_id": _user_of(w.membership_pk)}
+    ),
     # --- cycles --------------------------------------------------------------------------------
     "cycles:dashboard": Row(get=signed_in()),
     "cycles:about": Row(get=public()),
@@ -167,6 +186,9 @@ ROWS: dict[str, Row] = {
     "workshops:delphi_results": Row(get=members(), **SLUG),
     "workshops:delphi_results_csv": Row(get=members(), **SLUG),
     "workshops:delphi_report": Row(get=members(), **SLUG),
+    "workshops:delphi_convergence": Row(get=members(), **SLUG),
+    "workshops:delphi_appendix": Row(get=members(), post=convener(), **SLUG),
+    "workshops:delphi_appendix_md": Row(get=members(), **SLUG),
     # --- workshops: join codes (the world's code is the open round's, open join off) --------------------
     "join": Row(get=public()),
     # Members land on the round; anyone else holding the code sees how to join (log in) or is refused.
@@ -186,9 +208,6 @@ ROWS: dict[str, Row] = {
     "workshops:fop_merge": post_only(convener(), **SLUG),
     "workshops:fop_detail": Row(get=members(), **slug_and(pk="fop_pk")),
     "workshops:fop_history": Row(get=members(), **slug_and(pk="fop_pk")),
-    "workshops:delphi_convergence": Row(get=members(), **SLUG),
-    "workshops:delphi_appendix": Row(get=members(), post=convener(), **SLUG),
-    "workshops:delphi_appendix_md": Row(get=members(), **SLUG),
     "workshops:fop_edit": post_only(cycle(CONVENER, EMPLOYER), **slug_and(pk="fop_pk")),
     "workshops:fop_capability_add": post_only(cycle(CONVENER, EMPLOYER), **slug_and(pk="fop_pk")),
     "workshops:fop_capability_change": post_only(
@@ -249,4 +268,18 @@ ROWS: dict[str, Row] = {
     "findings:shared_download": Row(
         get=public(), kwargs=lambda w: {"token": w.share_token, "key": w.page_key, "fmt": "csv"}
     ),
+    # --- api: everyone's own API tokens ----------------------------------------------------------------
+    "api:tokens": Row(get=signed_in(), post=signed_in()),
+    "api:token_revoke": Row(
+        get=wrong_method(),
+        post={**dict.fromkeys(ROLES, NOT_FOUND), ANONYMOUS: LOGIN},
+        kwargs=lambda w: {"pk": 0},
+        note="nobody's token: a token that is not the caller's is a 404",
+    ),
 }
+
+# The read API's URLs: a session gets a 401 (tokens only); what each role's token reaches is
+# tests/api/matrix.py, checked by tests/api/test_permission_matrix.py.
+from tests.api.matrix import session_rows  # noqa: E402 - after Row, which it uses
+
+ROWS.update(session_rows())

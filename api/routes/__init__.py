@@ -1,0 +1,1 @@
+"""The read API's endpoints, one module per room of the product."""
