@@ -220,6 +220,8 @@ MATCHING_PRELOAD = env_bool("MATCHING_PRELOAD", True)
 # MODEL_CACHE_DIR from the packaged weights; PyTorch if that fails) or "torch".
 EMBEDDING_BACKEND = env_str("EMBEDDING_BACKEND", "onnx")
 MODEL_CACHE_DIR = Path(env_str("MODEL_CACHE_DIR", str(BASE_DIR / "var" / "models")))
+# One warm-up (matching.tasks.warm_up) at a time per machine: a lock on this file.
+WARM_UP_LOCK = Path(env_str("WARM_UP_LOCK", str(BASE_DIR / "var" / "warm-up.lock")))
 # make run embeds every framework's statements with the demo (minutes), not only the IfATE duties.
 MATCHING_DEMO_EMBED_ALL = env_bool("MATCHING_DEMO_EMBED_ALL", False)
 

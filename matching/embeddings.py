@@ -54,6 +54,7 @@ import hashlib
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -292,10 +293,10 @@ def stacked(
         STATS.looked_up += len(hashes)
         return np.frombuffer(bytearray(blob), dtype=np.float32).reshape(len(hashes), DIM)
     if stored_only:
+        stored = _stored_count(digest, hashes)
+        if stored < len(hashes):
+            raise NotReady(what or "Embedding", done=stored, total=len(hashes))
         found = _fetch(list(dict.fromkeys(hashes)))
-        missing = sum(1 for h in hashes if h not in found)
-        if missing:
-            raise NotReady(what or "Embedding", done=len(hashes) - missing, total=len(hashes))
     else:
         found = vectors_by_hash(dict(zip(hashes, texts, strict=True)), progress)
     vectors = np.ascontiguousarray(np.stack([found[h] for h in hashes]), dtype=np.float32)
@@ -305,6 +306,32 @@ def stacked(
         ignore_conflicts=True,
     )
     return vectors
+
+
+# How many of a list's texts the store holds, per list digest, for a few seconds: a page polling
+# "Preparing — 42 %" every 3 s counts hashes (never reads vectors) at most this often.
+_COUNT_SECONDS = 2.0
+_counts: dict[str, tuple[float, int]] = {}
+
+
+def _stored_count(digest: str, hashes: Sequence[str]) -> int:
+    from matching.models import Embedding
+
+    now = time.monotonic()
+    cached = _counts.get(digest)
+    if cached is not None and now - cached[0] < _COUNT_SECONDS:
+        return cached[1]
+    unique = list(dict.fromkeys(hashes))
+    have: set[str] = set()
+    for start in range(0, len(unique), DB_CHUNK):
+        have.update(
+            Embedding.objects.filter(model=MODEL_NAME, text_hash__in=unique[start : start + DB_CHUNK]).values_list(
+                "text_hash", flat=True
+            )
+        )
+    count = sum(1 for h in hashes if h in have)
+    _counts[digest] = (now, count)
+    return count
 
 
 # --- blocked top-k ------------------------------------------------------------------------------
@@ -422,6 +449,7 @@ class Corpus:
 CorpusSource = Callable[[], tuple[tuple, Callable[[], list[CorpusItem]]]]
 _SOURCES: dict[str, CorpusSource] = {}
 _corpora: dict[str, Corpus] = {}
+_pending: dict[str, tuple[tuple, list[CorpusItem]]] = {}  # items of corpora not ready yet
 _corpora_lock = threading.Lock()
 
 
@@ -472,7 +500,9 @@ def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, 
         cached = _corpora.get(key)
         if cached is not None and cached.signature == signature:
             return cached
-        items = loader()
+        pending = _pending.get(key)
+        items = pending[1] if pending is not None and pending[0] == signature else loader()
+        _pending[key] = (signature, items)  # a page polling while it is embedded loads them once
         vectors = stacked(
             key,
             [item.text_hash or text_hash(item.text) for item in items],
@@ -483,12 +513,15 @@ def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, 
         )
         corpus = Corpus(key=key, signature=signature, items=items, vectors=vectors)
         _corpora[key] = corpus
+        _pending.pop(key, None)
         return corpus
 
 
 def forget_corpora() -> None:
     """Drop the per-process corpus matrices (tests; after deleting a framework version)."""
     _corpora.clear()
+    _pending.clear()
+    _counts.clear()
     _recent.clear()
 
 

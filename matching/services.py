@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from django.db import transaction
@@ -128,15 +130,18 @@ def match_review_clear(*, capability: Capability, statement: Statement, actor: U
     MatchReview.objects.filter(capability=capability, statement=statement).delete()
 
 
-def framework_version_embed(*, version: FrameworkVersion, progress: Callable[[int, int], None] | None = None) -> int:
-    """Encode every statement and standard title of a version not yet in the store; returns how many
-    texts were encoded."""
+def framework_version_embed(
+    *, version: FrameworkVersion, progress: Callable[[int, int], None] | None = None, mark: bool = True
+) -> int:
+    """Encode every statement and standard title of a version not yet in the store, and (``mark``)
+    record it as embedded; returns how many texts were encoded."""
     before = embeddings.STATS.encoded
     texts = dict(Statement.objects.filter(version=version).values_list("text_hash", "text"))
     embeddings.vectors_by_hash(texts, progress)
     titles = list(version.standards.values_list("title", flat=True))
     embeddings.encode(titles)
-    FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
+    if mark:
+        FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
     return embeddings.STATS.encoded - before
 
 
@@ -160,16 +165,43 @@ def frameworks_embed(
                 progress(str(version), done, total)
 
         before = embeddings.STATS.encoded
-        framework_version_embed(version=version, progress=report)
+        framework_version_embed(version=version, progress=report, mark=False)
         for key in embeddings.corpus_keys():
             if key.split(":", 1)[0] == kind:
                 embeddings.get_corpus(key, report)
+        # Embedded once its corpora are too: the frameworks page then says what the pages find.
+        FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
         encoded[str(version)] = embeddings.STATS.encoded - before
     return encoded
 
 
-WARM_UP_KINDS = ("onet", "esco")
+# ESCO first: KSB suggestions wait for it, and its lists are quicker to embed than O*NET's tasks.
+WARM_UP_KINDS = ("esco", "onet")
 WARM_UP_QUEUED_KEY = "matching:warm-up-queued"
+
+
+@contextmanager
+def warm_up_lock():
+    """Yields True to the one warm-up running on this machine, False to any other: an exclusive
+    lock on a file beside the broker's (``settings.WARM_UP_LOCK``), released when the task ends or
+    its process dies. (In services mode the Redis cache already keeps a second one from being
+    queued within ten minutes; this covers the embedded default, whose cache is per process.)"""
+    import fcntl
+
+    from django.conf import settings
+
+    path = Path(settings.WARM_UP_LOCK)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def warm_up_queue(*, kinds: Sequence[str] = WARM_UP_KINDS) -> bool:

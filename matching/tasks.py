@@ -20,6 +20,11 @@ def framework_version_embed_task(version_id: int) -> int:
 @shared_task(name="matching.tasks.warm_up")
 def warm_up(kinds: list[str]) -> dict[str, int]:
     """After set-up (`make run`) or when a page finds a list not embedded yet: embed the latest
-    O*NET and ESCO versions and their corpora in the background, so suggestions, FOP names and
-    the library never wait for them. Idempotent: stored texts are skipped."""
-    return services.frameworks_embed(kinds=kinds)
+    ESCO and O*NET versions and their corpora in the background, so suggestions, FOP names and
+    the library never wait for them. Idempotent: stored texts are skipped. One at a time per
+    machine (``services.warm_up_lock``): a second warm-up queued meanwhile returns at once rather
+    than encode the same texts again in a second worker slot, which jobs are waiting for."""
+    with services.warm_up_lock() as mine:
+        if not mine:
+            return {}
+        return services.frameworks_embed(kinds=kinds)
