@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from matching.embeddings import encode, get_corpus
+from matching.embeddings import corpus_label, encode, get_corpus
 from workshops.fops.description import STRONGEST, draft_description
 from workshops.fops.types import ProposalParameters, ProposedProfile, RoleLevelNeeds
 
@@ -50,10 +51,17 @@ _occupations: dict[str, object] = {}
 _occupations_lock = threading.Lock()
 
 
-def occupation_corpus() -> tuple[list[Occupation], np.ndarray]:
+def occupation_corpus(progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Occupation], np.ndarray]:
     """ESCO occupations and O*NET titles with their embeddings (label and description), from the
-    latest imported versions; empty when neither framework is imported."""
-    corpora = [get_corpus(key) for key in NAMING_CORPORA]
+    latest imported versions; empty when neither framework is imported. ``progress(what, done,
+    total)`` hears how far embedding them is, the first time (minutes; later, nothing to do)."""
+
+    def told(key: str):
+        if progress is None:
+            return None
+        return lambda done, total: progress(f"Embedding {corpus_label(key)} to name the profiles", done, total)
+
+    corpora = [get_corpus(key, told(key)) for key in NAMING_CORPORA]
     cached = _occupations.get("corpora")
     if cached is None or any(a is not b for a, b in zip(cached, corpora, strict=True)):
         with _occupations_lock:
@@ -187,12 +195,15 @@ def suggest_names(centroid: np.ndarray, occupations: list[Occupation], vectors: 
 # --- the provider ------------------------------------------------------------------------------------
 
 
-def propose_profiles(levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]:
+def propose_profiles(
+    levels: list[RoleLevelNeeds], params: ProposalParameters, progress: Callable[[str, int, int], None] | None = None
+) -> list[ProposedProfile]:
     """Profiles for every role level; the ``propose_profiles`` provider of workshops.
 
     Names come from the nearest imported ESCO occupations and O*NET titles; without either
-    framework imported, a profile is named "<role level> profile N" and suggests no names."""
-    occ_list, occ_vectors = occupation_corpus()
+    framework imported, a profile is named "<role level> profile N" and suggests no names.
+    ``progress(what, done, total)``: see ``occupation_corpus``."""
+    occ_list, occ_vectors = occupation_corpus(progress)
     if not occ_list:
         logger.info("Neither ESCO nor O*NET is imported: FOP proposals get no suggested names.")
     profiles: list[ProposedProfile] = []

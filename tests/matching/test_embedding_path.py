@@ -123,3 +123,13 @@ def test_the_model_is_loaded_in_one_place_and_no_vectors_are_cached_in_files():
     assert loaders == [ROOT / "matching" / "encoders.py"]
     file_caches = [p for p in sources if re.search(r"\.npy\b|np\.(save|load)\(", p.read_text(encoding="utf-8"))]
     assert file_caches == []
+
+
+def test_a_first_proposal_says_it_is_embedding_the_occupations_that_name_profiles(tmp_path, embedding_model):
+    import_framework("esco", str(write_esco(tmp_path / "esco", occupations=ESCO_OCCUPATIONS)))
+    heard: list[tuple[str, int, int]] = []
+    proposals.propose_profiles([COLD_CHAIN], PARAMS, lambda what, done, total: heard.append((what, done, total)))
+    assert heard[-1] == ("Embedding ESCO occupations to name the profiles", 2, 2)
+    heard.clear()
+    proposals.propose_profiles([COLD_CHAIN], PARAMS, lambda *told: heard.append(told))
+    assert heard == []  # embedded once: nothing more to say

@@ -100,12 +100,18 @@ def fop_propose(
     propose = fop_providers.get("propose_profiles")
     if propose is None:
         raise ProposalError(NO_PROPOSER)
+    progress = None
     if run is not None:
         FOPProposalRun.report_progress(run.pk, 10, "Grouping the needed capabilities into profiles")
+
+        def progress(what: str, done: int, total: int) -> None:
+            # The first proposal after an import embeds the occupations that name profiles (minutes).
+            FOPProposalRun.report_progress(run.pk, 10 + 75 * done // max(total, 1), f"{what} ({done} of {total})")
+
     started_at = timezone.now()
     started = time.perf_counter()
     # The slow part (embeddings) runs outside the transaction; the write below is all or nothing.
-    profiles = propose(levels, parameters)
+    profiles = propose(levels, parameters, progress)
     compute_s = time.perf_counter() - started
     if run is not None:
         FOPProposalRun.report_progress(run.pk, 90, "Saving the proposals")

@@ -6,7 +6,7 @@ provider nobody registered returns None and the page shows the section as unavai
 
 The hooks and what each takes and returns:
 
-``propose_profiles``  (levels: list[RoleLevelNeeds], params: ProposalParameters) -> list[ProposedProfile]
+``propose_profiles``  (levels, params, progress=None) -> list[ProposedProfile]; progress(what, done, total)
 ``suggest_tags``      (statement: str, kind: "K"|"S"|"B", existing: list[(tag_id, name, uses)], k: int) -> list[dict]
 ``similar_tag_pairs`` (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
 ``warm_up``           () -> bool  queue the worker's embedding of O*NET and ESCO (at most every ten minutes),

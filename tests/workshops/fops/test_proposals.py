@@ -283,7 +283,7 @@ def test_a_cycle_without_consensus_gives_a_failed_run_whose_error_the_page_shows
 def test_an_unexpected_error_fails_the_run_with_a_generic_message_and_is_raised_for_the_log(personas, proposer):
     build_needs(personas.cycle)
 
-    def broken(levels, parameters):
+    def broken(levels, parameters, progress=None):
         raise RuntimeError("model file missing")
 
     fop_providers.override("propose_profiles", broken)
