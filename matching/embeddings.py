@@ -403,8 +403,10 @@ def _topk_faiss(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.nda
         # A tie with the k-th best that reaches the last candidate: faiss may have left out a tied
         # column with a lower index. Such rows (identical texts, say) are settled over all columns.
         unsettled = np.flatnonzero(edge >= scores[:, -1])
-        if len(unsettled):
-            indices[unsettled], scores[unsettled] = _best_of_block(queries[unsettled] @ corpus.T, k)
+        step = max(1, TOPK_BLOCK_ELEMENTS // m)  # memory stays at one block of scores
+        for start in range(0, len(unsettled), step):
+            rows = unsettled[start : start + step]
+            indices[rows], scores[rows] = _best_of_block(queries[rows] @ corpus.T, k)
     return indices, scores
 
 
