@@ -134,10 +134,12 @@
     selected.forEach((id) => {
       if (!present.has(id)) selected.delete(id);
     });
-    if (focusedId) {
-      document.getElementById(focusedId)?.focus({ preventScroll: true });
-      focusedId = null;
-    }
+    // Only where the focus was lost with the old list: someone who moved on while the refresh was
+    // in flight (opened the Reject panel, say) keeps the focus where they put it.
+    const now = document.activeElement;
+    const lost = !now || now === document.body || document.getElementById("capture-list")?.contains(now);
+    if (focusedId && lost) document.getElementById(focusedId)?.focus({ preventScroll: true });
+    focusedId = null;
     update();
   });
 
