@@ -119,12 +119,24 @@
   });
 
   // Carry the ticks and the focus across the list's refresh.
-  let focusedId = null;
+  // The focused element is found again by its id, or else by its row and its link (a statement's
+  // link has no id of its own).
+  let focused = null;
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     if (event.detail.target?.id !== "capture-list") return;
     const active = document.activeElement;
-    focusedId = active && active.id && event.detail.target.contains(active) ? active.id : null;
+    focused = null;
+    if (!active || !event.detail.target.contains(active)) return;
+    const row = active.closest("li[id]");
+    const href = active.getAttribute("href");
+    focused = active.id ? { id: active.id } : row && href ? { row: row.id, href } : null;
   });
+  function refocus() {
+    if (!focused) return null;
+    if (focused.id) return document.getElementById(focused.id);
+    const row = document.getElementById(focused.row);
+    return row ? [...row.querySelectorAll("a[href]")].find((a) => a.getAttribute("href") === focused.href) : null;
+  }
   document.body.addEventListener("htmx:afterSettle", () => {
     const shown = boxes();
     const present = new Set(shown.map((box) => box.value));
@@ -138,8 +150,8 @@
     // in flight (opened the Reject panel, say) keeps the focus where they put it.
     const now = document.activeElement;
     const lost = !now || now === document.body || document.getElementById("capture-list")?.contains(now);
-    if (focusedId && lost) document.getElementById(focusedId)?.focus({ preventScroll: true });
-    focusedId = null;
+    if (lost) refocus()?.focus({ preventScroll: true });
+    focused = null;
     update();
   });
 

@@ -52,6 +52,9 @@ def test_the_convener_reviews_in_bulk_from_the_keyboard_and_undoes_the_last_acti
     page.goto(CAPTURE)
     count = page.locator("#bulk-count")
     expect(count).to_have_text("None selected")
+    # Connected, the page catches up once (a refresh of the list): a person starts after that.
+    expect(page.locator("#capture-live")).to_have_text("Live")
+    page.wait_for_load_state("networkidle")
 
     # Space on a row's checkbox, x on a row that holds the focus (its statement link).
     page.get_by_label("Select C06").focus()
