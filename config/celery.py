@@ -10,7 +10,6 @@ from celery.signals import (
     task_postrun,
     task_prerun,
     worker_process_init,
-    worker_ready,
 )
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -18,6 +17,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("foresight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def _add_worker_heartbeat() -> None:
+    """The worker's main process records a heartbeat on a timer, busy slots or not (core/worker.py)."""
+    from core.worker import Heartbeat
+
+    app.steps["worker"].add(Heartbeat)
+
+
+_add_worker_heartbeat()
 
 
 @worker_process_init.connect
@@ -30,20 +39,6 @@ def _load_the_model_with_the_worker(**kwargs) -> None:
         from matching.embeddings import load_in_background
 
         load_in_background()
-
-
-@worker_ready.connect
-def _first_heartbeat(sender=None, **kwargs) -> None:
-    """A worker that has just started counts as alive for /healthz at once, not only after the
-    first scheduled heartbeat (core.tasks.worker_heartbeat) has come through."""
-    from core.health import heartbeat_record
-
-    try:
-        heartbeat_record(worker=getattr(sender, "hostname", None) or "worker")
-    except Exception:  # noqa: BLE001 - a database still starting must not stop the worker
-        import logging
-
-        logging.getLogger("foresight.job").warning("The worker's first heartbeat failed", exc_info=True)
 
 
 @after_setup_task_logger.connect

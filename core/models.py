@@ -7,9 +7,10 @@ from django.utils import timezone
 
 
 class WorkerHeartbeat(models.Model):
-    """When a Celery worker was last heard from: as it starts, then on every beat of the schedule's
-    ``core.tasks.worker_heartbeat`` (which goes through the broker, so a fresh row also says beat and
-    the broker work). One row per worker name, updated in place."""
+    """When a Celery worker was last heard from: its main process records one as it starts and every
+    ``JOB_HEARTBEAT_SECONDS`` after, busy slots or not (core/worker.py), and beat's
+    ``core.tasks.worker_heartbeat`` adds one whenever a slot takes it off the broker. One row per
+    worker name, updated in place."""
 
     worker = models.CharField(max_length=200, unique=True)
     beat_at = models.DateTimeField(default=timezone.now, db_index=True)

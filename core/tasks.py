@@ -21,7 +21,9 @@ def fail_stale_jobs() -> dict[str, int]:
 
 @shared_task(name="core.tasks.worker_heartbeat", bind=True, ignore_result=True)
 def worker_heartbeat(self) -> str:
-    """Record that a worker took a task off the broker now (the beat schedule sends it)."""
+    """Record that a worker took a task off the broker now (the beat schedule sends it). Beside the
+    worker's own timer (core/worker.py) it also shows beat and the broker delivering, whenever a slot
+    is free to take it."""
     from core.health import heartbeat_record
 
     name = self.request.hostname or "eager"
