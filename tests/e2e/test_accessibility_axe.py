@@ -324,3 +324,33 @@ def test_the_keyboard_reaches_the_skip_link_and_the_focus_is_visible(site):
         " return [document.activeElement.closest('main') !== null, r.top >= 0 && r.bottom <= innerHeight]; })()"
     )
     assert focused == [True, True], "the next Tab stop after the skip link is inside main and on screen"
+
+
+# The same pages on a 390 px phone, for everyone who reaches them: the page itself never scrolls
+# sideways (WCAG 1.4.10 Reflow); a table wider than the screen scrolls inside its own box.
+PHONE_CASES = sorted(
+    {
+        (persona.removesuffix(PHONE) + PHONE, name, path)
+        for name, path, personas, action in PAGES
+        if action is None
+        for persona in personas
+    }
+)
+WIDEST = """() => [...document.querySelectorAll('body *')]
+    .map((el) => [el, el.getBoundingClientRect()])
+    .filter(([el, r]) => r.right > document.documentElement.clientWidth + 1 && r.width > 0)
+    .slice(-5)
+    .map(([el, r]) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ends at ${Math.round(r.right)} px`)"""
+
+
+@pytest.mark.parametrize(("persona", "path"), [pytest.param(p, path, id=f"{p}-{n}") for p, n, path in PHONE_CASES])
+def test_page_fits_a_phone_without_sideways_scrolling(site, persona, path):
+    data = site.data()
+    page = site.page(persona)
+    response = page.goto(path.format(**data))
+    assert response is not None and response.status == 200, f"{path} answered {response and response.status}"
+    page.wait_for_load_state("load")
+    width, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width <= client, f"{persona} on {path}: the page is {width} px wide on a {client} px screen; " + "; ".join(
+        page.evaluate(WIDEST)
+    )
