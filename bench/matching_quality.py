@@ -13,7 +13,13 @@
 4. A hybrid with a lexical score, (1 − α)·cosine + α·TF-IDF cosine, over α: adopted only if it
    improves retrieval and separation on both sets.
 
-    python bench/matching_quality.py [--queries 3000]
+5. The second stage (``matching/ranking.py``): every candidate beside plain cosine on the
+   hand-labelled IfATE set (``tests/matching/data/ifate_labelled.csv``: capability → duty R@1/R@5,
+   MRR, and AUC of capabilities with provision against those without), the DWA siblings and
+   revision pairs, and the point-of-care report's provision statuses (balanced accuracy at the
+   threshold best on the labelled set, and at the best threshold for the report itself).
+
+    python bench/matching_quality.py [--queries 3000] [--only-ranking]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.pop("DATABASE_URL", None)
 os.environ["SQLITE_PATH"] = os.environ.get("BENCH_SQLITE_PATH", str(ROOT / "var" / "bench" / "matching.sqlite3"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -112,6 +119,7 @@ def at(pos: np.ndarray, neg: np.ndarray, t: float) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=3000)
+    parser.add_argument("--only-ranking", action="store_true", help="only section 5 (the second stage)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     data = Path(settings.SHARED_DATA_DIR) / "onet"
@@ -138,6 +146,10 @@ def main() -> None:
         a, b = (int(x) for x in rng.integers(0, len(texts), 2))
         if a != b and occupation[a] != occupation[b] and not (iwa_of[a] & iwa_of[b]):
             neg_pairs.append((a, b))
+
+    if args.only_ranking:
+        second_stage(data, texts, vectors, revised, revisions, queries, siblings)
+        return
 
     print(
         f"\nMatching quality · {len(texts):,} O*NET tasks · {len(queries):,} sibling queries · {len(revisions)} revision pairs\n"
@@ -221,6 +233,81 @@ def main() -> None:
         f"\nCosine of the pairs: siblings median {np.median(pos):.3f}, unrelated median {np.median(neg):.3f}, "
         f"revision pairs min {revision_cosines.min():.3f} / median {np.median(revision_cosines):.3f}."
     )
+    second_stage(data, texts, vectors, revised, revisions, queries, siblings)
+
+
+def second_stage(data, texts, vectors, revised, revisions, queries, siblings) -> None:
+    import ranking_candidates as rc
+
+    from matching import ranking
+
+    shared = Path(settings.SHARED_DATA_DIR)
+    version = rc.ifate_version(shared)
+    ctx = rc.ifate_context(version, background=vectors)
+    # O*NET: the occupation ("title. description") is a task's context, its hubness among all tasks.
+    occupations = {
+        r["O*NET-SOC Code"]: f"{r['Title']}. {r['Description']}"[:600] for r in read(data / "Occupation Data.txt")
+    }
+    codes = [r["O*NET-SOC Code"] for r in read(data / "Task Statements.txt")]
+    titles = sorted(set(codes))
+    title_vectors = embeddings.encode([occupations.get(c, c) for c in titles])
+    position = {c: i for i, c in enumerate(titles)}
+    title_of = np.array([position[c] for c in codes])
+    task_context = title_vectors[title_of]
+    hub = ranking.hubness(vectors)
+    lexical = rc.LexicalIndex(texts)
+    q = vectors[queries]
+    # the product's second stage over the tasks, each with its occupation as context
+    cands = ranking.Candidates(vectors=vectors, hub=hub, context=task_context)
+    sib = rc.Problem(
+        "siblings",
+        queries=q,
+        cands=cands,
+        cos=q @ vectors.T,
+        column_hub=hub,
+        row_hub=ranking.hubness(q, vectors),
+        lexical=lexical.scores([texts[i] for i in queries]),
+        contexts={"title": q @ task_context.T},
+        exclude=np.asarray(queries),
+    )
+    rev = rc.Problem(
+        "revisions",
+        queries=revised,
+        cands=cands,
+        cos=revised @ vectors.T,
+        column_hub=hub,
+        row_hub=ranking.hubness(revised, vectors),
+        lexical=lexical.scores([t for t, _ in revisions]),
+        contexts={"title": revised @ task_context.T},
+    )
+    # An original task's text can repeat in other occupations (identical vectors, tied scores): any
+    # copy of it is the original.
+    same_text: dict[str, set[int]] = defaultdict(set)
+    for i, text in enumerate(texts):
+        same_text[embeddings.normalise(text)].add(i)
+    rev_relevant = [same_text[embeddings.normalise(texts[target])] for _, target in revisions]
+    rc.evaluate((sib, siblings, rev, rev_relevant), ctx, shared)
+
+    # Calibration (matching/calibration.py) as calibrate_matching computes it: the labelled set's
+    # best matches under the adopted ranking, and every educator review in this database.
+    from matching import calibration
+
+    record = calibration.recompute("ifate")
+    cal = calibration.Calibration(record)
+    sources = ", ".join(f"{v} {k}" for k, v in record.sources.items())
+    print(f"\nCalibration of IfATE matching ({len(record.pairs)} pairs: {sources}):\n")
+    print("| score band | best matches right | estimated precision | shown as |")
+    print("|---|---|---|---|")
+    for band in cal.bands:
+        shown = cal.confidence((band.low + band.high) / 2)
+        print(
+            f"| {band.low:.2f}–{band.high:.2f} | {band.right} of {band.pairs} | {band.precision:.2f} | {shown.label if shown else '—'} |"
+        )
+    print("\n| threshold | precision | recall |")
+    print("|---|---|---|")
+    for t in (0.45, 0.50, 0.55, 0.56, 0.60, 0.65):
+        p, r = cal.at_threshold(t)
+        print(f"| {t:.2f} | {p:.3f} | {r:.3f} |")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ class DutyScore:
     text: str
     score: float  # 0..1
     matched: bool  # at the threshold, after any educator review
+    # matching.calibration.Confidence of the pair (best matches only), None without a calibration
+    confidence: object = None
 
     @property
     def standard_label(self) -> str:
@@ -114,7 +116,7 @@ class MatchView:
             self.standards[standard.pk] = info
         return info
 
-    def _score(self, cap_id: int, statement: Statement, score: float, matched: bool) -> DutyScore:
+    def _score(self, cap_id: int, statement: Statement, score: float, matched: bool, confidence=None) -> DutyScore:
         return DutyScore(
             capability_id=cap_id,
             standard=self._standard(statement.standard),
@@ -122,6 +124,7 @@ class MatchView:
             text=statement.text,
             score=float(score),
             matched=bool(matched),
+            confidence=confidence,
         )
 
     # --- capabilities ------------------------------------------------------------------------
@@ -131,7 +134,7 @@ class MatchView:
         out = {}
         for m in selectors.capability_best_matches(self.run, self.threshold):
             out[m.capability.pk] = (
-                self._score(m.capability.pk, m.statement, m.score, m.matched) if m.statement else None
+                self._score(m.capability.pk, m.statement, m.score, m.matched, m.confidence) if m.statement else None
             )
         return out
 
@@ -242,7 +245,9 @@ class MatchView:
             else:
                 candidates = np.arange(len(vm.standard_ids))
             best_fit, best_standard = 0.0, None
-            if len(candidates):
+            # A standard fits only through matched duties: at a maximum fit of 0 no standard is
+            # named (not the first of a tie between every standard at 0 %).
+            if len(candidates) and fit[candidates].max() > 0:
                 top = candidates[fit[candidates] == fit[candidates].max()]
                 pick = int(top[np.argmin(surplus[top])])
                 best_fit, best_standard = float(fit[pick]), int(vm.standard_ids[pick])

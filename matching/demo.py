@@ -74,7 +74,24 @@ def load(data_dir: Path, stdout=None) -> MatchRun | None:
     cycle = Cycle.objects.filter(slug=DEMO_CYCLE).first()
     if cycle is None or "ifate" not in versions:
         return None
-    return _demo_run(cycle, versions["ifate"], stdout)
+    run = _demo_run(cycle, versions["ifate"], stdout)
+    _calibrate(stdout)
+    return run
+
+
+def _calibrate(stdout) -> None:
+    """IfATE's calibration (score → estimated precision) from the labelled set and any reviews."""
+    from matching import calibration
+
+    if not calibration.LABELLED_SET.exists():
+        return
+    started = time.perf_counter()
+    record = calibration.recompute("ifate")
+    if record is not None:
+        _say(
+            stdout,
+            f"  Calibrated IfATE matching on {len(record.pairs)} labelled pairs ({time.perf_counter() - started:.1f} s).",
+        )
 
 
 def _demo_run(cycle: Cycle, version, stdout) -> MatchRun:

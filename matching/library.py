@@ -19,7 +19,7 @@ import numpy as np
 from django.db.models import Count, Max
 
 from cycles.models import Cycle
-from matching import embeddings
+from matching import embeddings, ranking
 from matching.embeddings import Corpus, CorpusItem
 from workshops.models import Capability
 
@@ -76,10 +76,17 @@ def reference_matrix() -> tuple[np.ndarray, list[tuple[str, CorpusItem]]]:
             if _reference.get("signature") != signature:
                 vectors = [c.vectors for c in corpora if len(c)]
                 _reference["vectors"] = np.vstack(vectors) if vectors else np.zeros((0, embeddings.DIM), np.float32)
+                # The second stage (matching/ranking.py): each corpus's hub term among itself.
+                _reference["ranking"] = ranking.stack([ranking.for_corpus(c) for c in corpora if len(c)])
                 _reference["items"] = [(c.key, item) for c in corpora for item in c.items]
                 _reference["signature"] = signature
     _reference["checked"] = now
     return _reference["vectors"], _reference["items"]
+
+
+def reference_ranking() -> ranking.Candidates:
+    reference_matrix()
+    return _reference["ranking"]
 
 
 def _is_available(key: str) -> bool:
@@ -113,6 +120,7 @@ def _capability_corpus(key: str, queryset) -> Corpus:
 
 
 def forget() -> None:
+    ranking.forget()
     _reference.clear()
     _capability_corpora.clear()
 
@@ -137,13 +145,18 @@ def library_search(cycle: Cycle, q: str, k: int = 10) -> tuple[list[LibraryHit],
     )
     hits: list[LibraryHit] = []
     if len(reference):
-        indices, scores = embeddings.topk(vector[None, :], reference, k)
+        # The adopted ranking (matching/ranking.py): cosine candidates, re-scored by the second stage.
+        indices, scores = ranking.search(vector[None, :], reference_ranking(), k)
         for i, s in zip(indices[0], scores[0], strict=True):
             key, item = items[i]
             context = item.label if key == "onet:tasks" else item.extra.get("skill_type", "") or item.kind
             hits.append(LibraryHit(key, item.text, item.ref, context, float(embeddings.clip_score(s))))
     if len(others):
-        indices, scores = embeddings.topk(vector[None, :], others.vectors, k)
+        indices, scores = ranking.search(
+            vector[None, :],
+            ranking.cached(("others", others.key, others.signature), lambda: ranking.candidates(others.vectors)),
+            k,
+        )
         for i, s in zip(indices[0], scores[0], strict=True):
             item = others.items[i]
             hits.append(LibraryHit("cycle", item.text, item.ref, item.label, float(embeddings.clip_score(s))))

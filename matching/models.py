@@ -237,3 +237,19 @@ class MatchReview(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [models.UniqueConstraint(fields=["capability", "statement"], name="unique_match_review")]
+
+
+class MatchCalibration(models.Model):
+    """Per framework, labelled capability × statement pairs scored by the adopted ranking, so a
+    score reads as an estimated precision (``matching/calibration.py``). Recomputed by
+    ``python manage.py calibrate_matching`` from the hand-labelled set and educators' reviews."""
+
+    framework = models.OneToOneField(Framework, on_delete=models.CASCADE, related_name="calibration")
+    ranking = models.CharField(max_length=200, help_text="The ranking the scores were computed with.")
+    # [[score, 1 if the pair is right else 0], ...] sorted by score
+    pairs = models.JSONField(default=list)
+    sources = models.JSONField(default=dict, help_text="How many pairs came from each source.")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Calibration of {self.framework} ({len(self.pairs)} pairs)"

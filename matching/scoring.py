@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from matching import embeddings
-from matching.models import Framework, FrameworkVersion, Statement
+from matching.models import Framework, FrameworkVersion, Standard, Statement
+
+
+def standard_context_text(title: str, extra: dict | None) -> str:
+    """A standard as the second stage's context of its statements: "title. overview"."""
+    extra = extra or {}
+    about = " ".join(str(extra.get("overviewOfRole") or extra.get("description") or "").split())
+    return f"{title}. {about}"[:600] if about else title
+
 
 MATCH_KINDS = {
     Framework.Kind.IFATE: [Statement.Kind.DUTY],
@@ -39,6 +47,7 @@ class VersionMatrix:
     standard_levels: np.ndarray  # (S,) 0 when the standard has no level
     statement_standard: np.ndarray  # (N,) index into the standard arrays
     _vectors: np.ndarray | None = None
+    _ranking: object = None
 
     def vectors(self, progress=None) -> np.ndarray:
         """(U, DIM) vectors of the distinct texts, loaded (or encoded) on first use."""
@@ -46,6 +55,36 @@ class VersionMatrix:
             vectors = embeddings.stacked(f"version:{self.version_id}", self.hashes, self.texts, progress)
             self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         return self._vectors
+
+    def ranking(self, progress=None):
+        """The second stage's view of these statements (``matching.ranking.Candidates``): their
+        vectors, density among themselves and standard context; built once per process."""
+        if self._ranking is None:
+            from matching import ranking
+
+            vectors = self.vectors(progress)
+            context = None
+            if len(self.hashes) >= ranking.MIN_STATEMENTS:
+                context = self._context_vectors()
+            self._ranking = ranking.candidates(vectors, context, key=f"version:{self.version_id}", hashes=self.hashes)
+        return self._ranking
+
+    def _context_vectors(self) -> np.ndarray:
+        """Per distinct text, the normalised mean vector of the standards it belongs to, each as
+        "title. overview" (IfATE's overviewOfRole, O*NET's description)."""
+        standards = {
+            pk: standard_context_text(title, extra)
+            for pk, title, extra in Standard.objects.filter(pk__in=[int(s) for s in self.standard_ids]).values_list(
+                "id", "title", "extra"
+            )
+        }
+        texts = [standards[int(s)] for s in self.standard_ids]
+        vectors = embeddings.encode(texts) if texts else np.zeros((0, embeddings.DIM), np.float32)
+        context = np.zeros((len(self.hashes), embeddings.DIM), dtype=np.float64)
+        np.add.at(context, self.columns, vectors[self.statement_standard])
+        norms = np.linalg.norm(context, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return (context / norms).astype(np.float32)
 
     @property
     def standard_sizes(self) -> np.ndarray:

@@ -160,6 +160,9 @@ class CapabilityMatch:
     review: MatchReview | None = None  # the decision on the best statement, if any
     window: tuple[int, int] | None = None
     confirmed: Statement | None = None  # a statement a reviewer confirmed, when not the best one
+    # likely / possible / unlikely with the estimated precision of the best match's score
+    # (matching/calibration.py); "confirmed"/"rejected" when reviewed; None without a calibration.
+    confidence: object = None
 
     @property
     def standard(self) -> Standard | None:
@@ -201,6 +204,7 @@ class _Analysis:
     best_score: np.ndarray  # (C,)
     windows: dict[int, tuple[int, int] | None]
     reviews: dict[tuple[int, int], MatchReview]
+    vm_version: FrameworkVersion | None = None
 
     def rows_for(self, capability_ids: list[int]) -> np.ndarray:
         index = {int(c): i for i, c in enumerate(self.capability_ids)}
@@ -285,6 +289,7 @@ def _analysis(run: MatchRun, threshold: float | None) -> _Analysis | None:
         best_score=best_score,
         windows=windows,
         reviews=reviews,
+        vm_version=version,
     )
     with _cache_lock:
         if len(_cache) >= _CACHE_MAX:
@@ -305,6 +310,9 @@ def _capability_matches(analysis: _Analysis, rows: np.ndarray) -> list[Capabilit
         if review.decision == MatchReview.Decision.CONFIRM and cap in set(capability_ids)
     }
     statements = Statement.objects.select_related("standard").in_bulk(statement_ids + list(confirmed_pairs.values()))
+    from matching import calibration  # noqa: PLC0415 - imports the models' module graph
+
+    calibrated = calibration.for_version(analysis.vm_version) if analysis.vm_version else calibration.Calibration(None)
     out = []
     for r in rows:
         capability_id = int(analysis.capability_ids[r])
@@ -315,15 +323,18 @@ def _capability_matches(analysis: _Analysis, rows: np.ndarray) -> list[Capabilit
         if analysis.best_index[r] >= 0:
             statement = statements.get(int(analysis.vm.statement_ids[analysis.best_index[r]]))
         confirmed = statements.get(confirmed_pairs.get(capability_id)) if capability_id in confirmed_pairs else None
+        review = analysis.reviews.get((capability_id, statement.pk)) if statement else None
+        score = float(analysis.best_score[r]) if statement else None
         out.append(
             CapabilityMatch(
                 capability=capability,
                 statement=statement,
-                score=float(analysis.best_score[r]) if statement else None,
+                score=score,
                 matched=bool(analysis.served[r]),
-                review=analysis.reviews.get((capability_id, statement.pk)) if statement else None,
+                review=review,
                 window=analysis.windows.get(capability_id),
                 confirmed=confirmed if confirmed and confirmed != statement else None,
+                confidence=calibrated.confidence(score, review),
             )
         )
     return out
@@ -468,7 +479,8 @@ def priority_fops(run: MatchRun, threshold: float | None = None) -> list[Priorit
     for fop_id, entry in entries.items():
         rows = _fit_rows(analysis, fop_id, entry)
         top = max(rows, key=lambda r: (r[1], -r[2]), default=None)
-        best[fop_id] = (top[1], int(analysis.vm.standard_ids[top[0]])) if top else (0.0, None)
+        # No "best" standard at a fit of 0: none fits through a matched duty.
+        best[fop_id] = (top[1], int(analysis.vm.standard_ids[top[0]])) if top and top[1] > 0 else (0.0, None)
     standards = Standard.objects.in_bulk([s for _, s in best.values() if s is not None])
     out = []
     for fop_id, entry in entries.items():
@@ -538,3 +550,81 @@ def shown_window(version: FrameworkVersion, window: Sequence[int] | None) -> tup
         return low, high
     clamped = max(low, span[0]), min(high, span[1])
     return clamped if clamped[0] <= clamped[1] else (low, high)
+
+
+# --- a newer framework version: what changed --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FitChange:
+    fop: FOP
+    standard_ref: str
+    standard_title: str
+    before: float  # fit 0..1 in the earlier run (0 when the standard was not there)
+    after: float
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    earlier: MatchRun
+    later: MatchRun
+    newly_served: list[Capability]
+    no_longer_served: list[Capability]
+    fit_changes: list[FitChange]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.newly_served or self.no_longer_served or self.fit_changes)
+
+
+def previous_version_run(run: MatchRun) -> MatchRun | None:
+    """The cycle's latest finished run against an earlier version of the same framework."""
+    return (
+        MatchRun.objects.filter(
+            cycle_id=run.cycle_id,
+            status=MatchRun.Status.DONE,
+            framework_version__framework_id=run.framework_version.framework_id,
+            framework_version__imported_at__lt=run.framework_version.imported_at,
+        )
+        .exclude(framework_version_id=run.framework_version_id)
+        .select_related("framework_version")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def _fits_by_ref(analysis: _Analysis, run: MatchRun) -> dict[tuple[int, str], tuple[float, str]]:
+    out = {}
+    standards = dict(Standard.objects.filter(pk__in=list(analysis.vm.standard_ids)).values_list("id", "ref"))
+    titles = dict(Standard.objects.filter(pk__in=list(analysis.vm.standard_ids)).values_list("id", "title"))
+    for fop_id, entry in _fop_entries(run).items():
+        for s, fit, *_rest in _fit_rows(analysis, fop_id, entry):
+            standard_id = int(analysis.vm.standard_ids[s])
+            out[(fop_id, standards[standard_id])] = (fit, titles[standard_id])
+    return out
+
+
+def version_diff(earlier: MatchRun, later: MatchRun, threshold: float | None = None) -> VersionDiff | None:
+    """What matching the cycle again against a newer version changed in the findings, at one
+    threshold (each run's own when None): capabilities newly served and no longer served, and each
+    FOP × standard (by reference, so a standard carried into the new version is the same one) whose
+    fit changed."""
+    a, b = _analysis(earlier, threshold), _analysis(later, threshold)
+    if a is None or b is None:
+        return None
+    served_a = {int(c) for c, ok in zip(a.capability_ids, a.served, strict=True) if ok}
+    served_b = {int(c) for c, ok in zip(b.capability_ids, b.served, strict=True) if ok}
+    common = {int(c) for c in a.capability_ids} & {int(c) for c in b.capability_ids}
+    capabilities = Capability.objects.in_bulk(list(common))
+    newly = sorted((capabilities[c] for c in common if c in served_b - served_a), key=lambda c: (c.ref, c.pk))
+    lost = sorted((capabilities[c] for c in common if c in served_a - served_b), key=lambda c: (c.ref, c.pk))
+    fits_a, fits_b = _fits_by_ref(a, earlier), _fits_by_ref(b, later)
+    fops = FOP.objects.in_bulk({fop_id for fop_id, _ in [*fits_a, *fits_b]})
+    changes = []
+    for key in sorted(set(fits_a) | set(fits_b)):
+        before, title_a = fits_a.get(key, (0.0, ""))
+        after, title_b = fits_b.get(key, (0.0, ""))
+        if abs(before - after) > 1e-9 and key[0] in fops:
+            changes.append(FitChange(fops[key[0]], key[1], title_b or title_a, before, after))
+    changes.sort(key=lambda c: (-abs(c.after - c.before), c.fop.name, c.standard_title))
+    return VersionDiff(earlier, later, newly, lost, changes)

@@ -15,15 +15,15 @@ from accounts.models import User
 from core.jobs import error_text
 from cycles.access import ONLY_CONVENER, require_role
 from cycles.models import Cycle, Role
-from matching import embeddings, scoring
+from matching import embeddings, ranking, scoring
 from matching.models import FrameworkVersion, MatchResult, MatchReview, MatchRun, MatchScores, Statement
 from workshops.models import FOP, Capability, FOPCapability
 
-# bench/matching_quality.py brackets the useful range on O*NET (0.285: best F1 on balanced
-# related/unrelated pairs; 0.645: best F1 when every other task is a candidate, as in a run; every
-# known paraphrase scores >= 0.659). The hub tool's 0.558 lies inside it and agrees best with the
-# point-of-care report's provision statuses, so it is the default (docs/benchmarks.md).
-DEFAULT_THRESHOLD = 0.56
+# Scores are the adopted ranking's (matching/ranking.py: cosine with a hub correction and the
+# standard's context). On the hand-labelled IfATE set (tests/matching/data/) capabilities with
+# provision are best told from those without at 0.48-0.50 (balanced accuracy 0.969); 0.50 is the
+# default. Plain cosine's default was the hub tool's 0.558 (docs/benchmarks.md).
+DEFAULT_THRESHOLD = 0.50
 DEFAULT_TOP_K = 10
 DEFAULT_LEVEL_WINDOW = 1
 
@@ -138,8 +138,10 @@ def framework_version_embed(
     before = embeddings.STATS.encoded
     texts = dict(Statement.objects.filter(version=version).values_list("text_hash", "text"))
     embeddings.vectors_by_hash(texts, progress)
-    titles = list(version.standards.values_list("title", flat=True))
-    embeddings.encode(titles)
+    standards = list(version.standards.values_list("title", "extra"))
+    embeddings.encode([title for title, _ in standards])
+    # The second stage's context of each statement (matching/ranking.py).
+    embeddings.encode([scoring.standard_context_text(title, extra) for title, extra in standards])
     if mark:
         FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
     return embeddings.STATS.encoded - before
@@ -168,11 +170,21 @@ def frameworks_embed(
         framework_version_embed(version=version, progress=report, mark=False)
         for key in embeddings.corpus_keys():
             if key.split(":", 1)[0] == kind:
-                embeddings.get_corpus(key, report)
+                corpus = embeddings.get_corpus(key, report)
+                if key in _RANKED_CORPORA():
+                    # with its second-stage hub term (matching/ranking.py), stored for every process
+                    ranking.for_corpus(corpus)
+        scoring.version_matrix(version).ranking()
         # Embedded once its corpora are too: the frameworks page then says what the pages find.
         FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
         encoded[str(version)] = embeddings.STATS.encoded - before
     return encoded
+
+
+def _RANKED_CORPORA() -> set[str]:  # noqa: N802 - a constant, read lazily (import cycle)
+    from matching.library import REFERENCE_CORPORA
+
+    return set(REFERENCE_CORPORA)  # the KSB suggestion lists have no hub term (matching/suggestions.py)
 
 
 # ESCO first: KSB suggestions wait for it, and its lists are quicker to embed than O*NET's tasks.
@@ -232,9 +244,11 @@ def preload_for_requests() -> None:
 
     try:
         library.reference_matrix()
+        from matching.suggestions import corpus_ranking
+
         for key in CORPUS_KEYS.values():
             try:
-                embeddings.get_corpus(key, stored_only=True)
+                corpus_ranking(embeddings.get_corpus(key, stored_only=True))
             except NotReady:
                 pass  # the worker's warm-up is embedding it
     except Exception as error:  # noqa: BLE001
@@ -307,7 +321,8 @@ def _compute(run_id: int) -> None:
 
     encoded_before = embeddings.STATS.encoded
     vm = scoring.version_matrix(version)
-    statement_vectors = vm.vectors(progress=embedding_progress)
+    vm.vectors(progress=embedding_progress)
+    vm.ranking()
     timings["load_statements"] = time.perf_counter() - mark
 
     _progress(run_id, 70, f"Embedding {len(capabilities)} capabilities")
@@ -319,7 +334,8 @@ def _compute(run_id: int) -> None:
     mark = time.perf_counter()
     # Every capability against every distinct statement text: small (capabilities are ≤ a few
     # hundred), kept as float16 so thresholds and reviews can be re-applied later.
-    scores = embeddings.clip_score(capability_vectors @ statement_vectors.T).astype(np.float16)
+    # The adopted ranking (matching/ranking.py): cosine, then the second stage over every column.
+    scores = ranking.score_all(capability_vectors, vm.ranking()).astype(np.float16)
     # Everything below uses the stored precision, so later recomputations agree to the digit.
     scores = scores.astype(np.float32)
 
@@ -387,6 +403,7 @@ def _compute(run_id: int) -> None:
                 "standards": int(len(vm.standard_ids)),
                 "results": len(results),
                 "encoded": embeddings.STATS.encoded - encoded_before,
+                "ranking": ranking.NAME if vm.ranking().second_stage else "plain cosine",
             },
             windows={str(k): list(v) if v else None for k, v in capability_windows.items()},
             fop_snapshot={str(k): v for k, v in snapshot.items()},

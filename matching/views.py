@@ -99,11 +99,26 @@ def run_detail(request: HttpRequest, slug: str, run_id: int) -> HttpResponse:
         "threshold_form": ThresholdForm(initial={"threshold": threshold}),
     }
     if run.status == MatchRun.Status.DONE:
+        from matching import calibration
+
+        calibrated = calibration.for_version(run.framework_version)
+        precision, recall = calibrated.at_threshold(threshold) if calibrated else (None, None)
         context.update(
             matches=selectors.capability_best_matches(run, threshold),
             priorities=selectors.priority_fops(run, threshold),
             summary=selectors.run_summary(run, threshold),
+            calibration=calibrated,
+            calibration_pairs=len(calibrated.pairs),
+            calibration_sources=(
+                f"{calibrated.sources.get('labelled set', 0)} from the hand-labelled set, "
+                f"{calibrated.sources.get('reviews', 0)} from educators' reviews"
+            ),
+            threshold_precision=precision,
+            threshold_recall=recall,
         )
+        earlier = selectors.previous_version_run(run)
+        if earlier is not None:
+            context["version_diff"] = selectors.version_diff(earlier, run)
     template = (
         "matching/run_detail.html#results"
         if request.htmx and request.GET.get("part") == "results"

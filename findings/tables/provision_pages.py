@@ -33,6 +33,15 @@ def threshold_filter(match: MatchView | None) -> Filter:
     return Filter("threshold", "Matching threshold %", "number", value=value, help=help_text)
 
 
+def matched_rule(match: MatchView) -> str:
+    """One sentence: when a duty counts as matching a capability."""
+    return (
+        f"a duty matches a capability when its score — the embedding cosine re-scored by the second stage "
+        f"(hub correction and the standard's context) — reaches the threshold of {match.threshold * 100:.1f} %, "
+        "or an educator confirmed the pair; a rejected pair never counts."
+    )
+
+
 def _no_run(key: str, title: str, filters: list[Filter] | None = None) -> PageData:
     return PageData(
         key,
@@ -74,6 +83,7 @@ def capability_matches(data: CycleData, params: Params, match: MatchView | None)
                 "statement": cap.statement,
                 "function": function_of(cap),
                 "score": best.score * 100 if best else None,
+                "confidence": best.confidence.text if best and best.confidence else "",
                 "served": is_served,
                 "best_match": best.text if best else "",
                 "standard": best.standard.title if best else "",
@@ -100,6 +110,7 @@ def capability_matches(data: CycleData, params: Params, match: MatchView | None)
             Column("statement", "Capability statement"),
             Column("function", "Function"),
             Column("score", "Match score %", "pct"),
+            Column("confidence", "Confidence of the best match"),
             Column("served", "Served", "bool"),
             Column("best_match", "Best matching duty"),
             Column("standard", "Standard"),
@@ -217,9 +228,10 @@ def fit_surplus(data: CycleData, params: Params, match: MatchView | None) -> Pag
             Figure("Capabilities in the FOP", len(fop.entries) if fop else 0),
             Figure("Standards", len(table.rows)),
         ],
-        notice=f"The {FIT_LIMIT} best-fitting standards at most. "
-        "Fit: share of the FOP's capabilities matched by at least one duty of the standard. "
-        "Surplus: share of the standard's duties that match none of the FOP's capabilities. They need not sum to 100 %.",
+        notice=f"How it is computed: {matched_rule(match)} "
+        "Fit = share of the FOP's capabilities matched by at least one duty of the standard; "
+        "surplus = share of the standard's duties matching none of them (the two need not sum to 100 %); "
+        f"only standards with a matched duty are listed, {FIT_LIMIT} at most.",
     )
 
 
@@ -481,4 +493,8 @@ def fop_priorities(data: CycleData, params: Params, match: MatchView | None) -> 
         tables=[table],
         filters=[threshold_filter(match), level, prio],
         charts=[chart],
+        notice=f"How it is computed: {matched_rule(match)} "
+        "Without provision = the FOP's capabilities no duty of any standard in its level window matches; "
+        "max fit = the largest share of its capabilities one standard's matched duties serve "
+        "(no standard is named when none serves any).",
     )

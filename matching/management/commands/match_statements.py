@@ -6,7 +6,7 @@ import sys
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import embeddings, scoring, selectors
+from matching import embeddings, ranking, scoring, selectors
 from matching.corpora import latest_version
 
 CHUNK = 256
@@ -40,11 +40,12 @@ class Command(BaseCommand):
         with stream:
             lines = [line.strip() for line in stream if line.strip()]
         vm = scoring.version_matrix(version)
-        vectors = vm.vectors(progress=lambda done, total: self.stderr.write(f"Embedding {version}: {done:,}/{total:,}"))
+        cands = vm.ranking(progress=lambda done, total: self.stderr.write(f"Embedding {version}: {done:,}/{total:,}"))
         statements = selectors.statements_by_id(version, vm.statement_ids)
         for start in range(0, len(lines), CHUNK):
             chunk = lines[start : start + CHUNK]
-            per_statement = embeddings.clip_score(embeddings.encode(chunk) @ vectors.T)[:, vm.columns]
+            # The adopted ranking (matching/ranking.py), the same scores a match run stores.
+            per_statement = ranking.score_all(embeddings.encode(chunk), cands)[:, vm.columns]
             indices, scores = scoring.top_k_rows(per_statement.astype(np.float32), top)
             for line, row_i, row_s in zip(chunk, indices, scores, strict=True):
                 matches = []
