@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,7 +29,8 @@ def erased_organisation(group: str) -> Organisation | None:
 def user_anonymise(*, user: User) -> User:
     """Strip everything that identifies ``user`` from their account, keeping the row (and so every
     vote, rating and membership that points at it) and their stakeholder group. They can no longer
-    sign in: the password is unusable and the account inactive, which also ends their sessions."""
+    sign in: the password is unusable, their single sign-on links are deleted and the account is
+    inactive, which also ends their sessions."""
     user = User.objects.select_for_update().get(pk=user.pk)
     now = timezone.now()
     user.email = f"erased-{secrets.token_hex(8)}@{ERASED_DOMAIN}"
@@ -41,4 +44,8 @@ def user_anonymise(*, user: User) -> User:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
+    # Single sign-on links hold the provider's identifier and claims (email, name): gone too, and
+    # the provider can no longer sign anyone in to this row.
+    SocialAccount.objects.filter(user=user).delete()
+    EmailAddress.objects.filter(user=user).delete()
     return user

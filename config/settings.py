@@ -265,6 +265,50 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 if env_str("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# --- Sign-in: passwords and single sign-on (django-allauth) -------------------------------------
+# OIDC_PROVIDERS and SAML_PROVIDERS (JSON lists, or paths of JSON files; accounts/sso_config.py and
+# the README say what each entry holds) add "Sign in with …" buttons to the login page. A first
+# sign-in by SSO is matched to an account or a pending invitation by a verified email only
+# (accounts/sso.py). PASSWORD_LOGIN=false leaves single sign-on the only way in.
+from accounts.sso_config import socialaccount_providers  # noqa: E402
+
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(env_str("OIDC_PROVIDERS"), env_str("SAML_PROVIDERS"))
+if not PASSWORD_LOGIN and not any(p["APPS"] for p in SOCIALACCOUNT_PROVIDERS.values()):
+    raise ImproperlyConfigured("PASSWORD_LOGIN=false needs OIDC_PROVIDERS or SAML_PROVIDERS: nobody could sign in")
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
+]
+# After AuthenticationMiddleware (allauth's middleware reads request.user).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "allauth.account.middleware.AccountMiddleware",
+)
+# A cycle's single sign-on requirement (cycles.access) answers with a page holding the provider's button.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.messages.middleware.MessageMiddleware") + 1,
+    "accounts.middleware.SignInRequiredMiddleware",
+)
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+ACCOUNT_ADAPTER = "accounts.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # the provider verified it (accounts/sso.py refuses otherwise)
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # matching by email is accounts/sso.py's, verified only
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the login page's buttons POST (with a CSRF token)
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SSO_REQUESTS_TIMEOUT", 10)
+# --- end of sign-in ------------------------------------------------------------------------------
+
     EMAIL_HOST = env_str("EMAIL_HOST")
     EMAIL_PORT = env_int("EMAIL_PORT", 587)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -4,6 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # Single sign-on (django-allauth's OpenID Connect and SAML flows): accounts/sso_urls.py.
+    path("accounts/sso/", include("accounts.sso_urls")),
     path("", include("core.urls")),
     path("", include("privacy.urls")),
     path("", include("workshops.join.urls")),

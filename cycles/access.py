@@ -77,7 +77,19 @@ def get_cycle_for_member(request, slug: str, roles: Iterable[str] | None = None)
         raise Http404(NOT_A_MEMBER)
     if roles is not None and access.role not in set(roles):
         raise PermissionDenied(ROLE_NOT_ALLOWED)
+    _require_sign_in(request, cycle)
     return access
+
+
+def _require_sign_in(request, cycle: Cycle) -> None:
+    """A cycle that requires a single sign-on provider opens only to a session signed in with it
+    (site administrators excepted, for support and recovery)."""
+    if not cycle.sign_in_provider or request.user.is_superuser:
+        return
+    from accounts.sso import SignInRequired, signed_in_with
+
+    if signed_in_with(request) != cycle.sign_in_provider:
+        raise SignInRequired(cycle_title=cycle.title, provider_id=cycle.sign_in_provider, next_url=request.path)
 
 
 def get_cycle_for_convener(request, slug: str) -> Access:
@@ -100,3 +112,25 @@ def can_create_cycle(user) -> bool:
     if user.is_staff or user.is_superuser:
         return True
     return Membership.objects.filter(user=user, role=Role.CONVENER, status=Membership.Status.ACTIVE).exists()
+
+
+def password_sign_in_refusal(user, next_url: str) -> str | None:
+    """Why a password sign-in on its way to ``next_url`` is refused: the cycle it leads to (one the
+    person belongs to, so nobody learns of other cycles) requires a single sign-on provider."""
+    from django.urls import Resolver404, resolve
+
+    from accounts.sso import SSO_REQUIRED, provider_name
+
+    if not next_url:
+        return None
+    try:
+        match = resolve(next_url.split("?", 1)[0])
+    except Resolver404:
+        return None
+    slug = match.kwargs.get("slug")
+    if not slug:
+        return None
+    cycle = Cycle.objects.filter(slug=slug).exclude(sign_in_provider="").first()
+    if cycle is None or user.is_superuser or access_for(user, cycle) is None:
+        return None
+    return SSO_REQUIRED.format(cycle=cycle.title, provider=provider_name(cycle.sign_in_provider))

@@ -31,6 +31,24 @@ class CycleForm(BootstrapMixin, forms.ModelForm):
         }
         widgets = {"challenge": forms.Textarea(attrs={"rows": 4})}
 
+    def __init__(self, *args, **kwargs):
+        from accounts.sso import configured_providers
+
+        super().__init__(*args, **kwargs)
+        providers = configured_providers()
+        current = self.instance.sign_in_provider if self.instance else ""
+        if not providers and not current:
+            del self.fields["sign_in_provider"]  # nothing to choose: no single sign-on configured
+            return
+        choices = [("", "Any sign-in (password or single sign-on)")]
+        choices += [(pid, f"Only {name}") for pid, name in providers.items()]
+        if current and current not in providers:
+            choices.append((current, f"{current} (no longer configured)"))
+        field = self.fields["sign_in_provider"]
+        self.fields["sign_in_provider"] = forms.ChoiceField(
+            label="Required sign-in", choices=choices, required=False, help_text=field.help_text
+        )
+
 
 class PhasePlanForm(BootstrapMixin, forms.ModelForm):
     class Meta:

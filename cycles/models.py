@@ -55,6 +55,14 @@ class Cycle(models.Model):
         help_text="Days after the cycle closes (the end of Cause action) before its members' personal data is erased.",
     )
     personal_data_erased_at = models.DateTimeField(null=True, blank=True)
+    # Members must sign in through this single sign-on provider (an id of OIDC_PROVIDERS or
+    # SAML_PROVIDERS) to open the cycle; a password sign-in to it is refused (cycles.access).
+    sign_in_provider = models.CharField(
+        "required sign-in",
+        max_length=40,
+        blank=True,
+        help_text="Members must sign in with this single sign-on provider to open the cycle. Empty: any sign-in.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -52,6 +52,7 @@ CYCLE_FIELDS = (
     "sponsor",
     "convener_organisation",
     "centre_of_innovation",
+    "sign_in_provider",
 )
 
 ALREADY_LAST_PHASE = "The cycle is already in its last phase."
@@ -150,12 +151,26 @@ def _unique_slug(title: str) -> str:
     return slug
 
 
+UNKNOWN_SIGN_IN = "“{value}” is not a configured single sign-on provider (choose one of: {choices})."
+
+
+def _check_sign_in_provider(value: str | None) -> None:
+    from accounts.sso import configured_providers
+
+    providers = configured_providers()
+    if value and value.strip() not in providers:
+        raise ValidationError(
+            {"sign_in_provider": UNKNOWN_SIGN_IN.format(value=value, choices=", ".join(providers) or "none configured")}
+        )
+
+
 @transaction.atomic
 def cycle_create(*, created_by: User, title: str, challenge: str, **details: str) -> Cycle:
     """Create a cycle in Consider with its six phase plans; the creator becomes its convener."""
     unknown = set(details) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown cycle fields: {sorted(unknown)}")
+    _check_sign_in_provider(details.get("sign_in_provider", ""))
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         slug=_unique_slug(title),
@@ -187,6 +202,7 @@ def cycle_update(*, cycle: Cycle, actor: User | None, **details: str) -> Cycle:
     unknown = set(details) - set(CYCLE_FIELDS)
     if unknown:
         raise TypeError(f"Unknown cycle fields: {sorted(unknown)}")
+    _check_sign_in_provider(details.get("sign_in_provider", ""))
     changed = {}
     for field, value in details.items():
         value = (value or "").strip()

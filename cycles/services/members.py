@@ -349,6 +349,36 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     return _join(cycle=invitation.cycle, user=user, role=invitation.role, actor=user, via="by invitation")
 
 
+def pending_invitation_exists(email: str) -> bool:
+    """Whether someone invited ``email`` to any cycle (and the invitation is still open)."""
+    return Invitation.objects.filter(
+        email__iexact=_normalise_email(email),
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()
+
+
+def invitations_accept_for_sso(*, user: User, email: str) -> list[Membership]:
+    """Accept every open invitation sent to ``email``, whose owner an identity provider has just
+    verified (the proof the emailed link would give). Only for the account with that address."""
+    if _normalise_email(user.email) != _normalise_email(email):
+        return []
+    joined = []
+    pending = Invitation.objects.filter(
+        email__iexact=_normalise_email(email),
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("cycle")
+    for invitation in pending.order_by("created_at"):
+        try:
+            joined.append(invitation_accept(invitation=invitation, user=user))
+        except ValidationError:
+            continue  # taken by a concurrent request, or the address is already a member: not an error
+    return joined
+
+
 @transaction.atomic
 def invitation_accept_new_account(
     *, invitation: Invitation, display_name: str, password: str

@@ -172,6 +172,18 @@ def _after_accept(request: HttpRequest, membership: Membership) -> str:
     return safe_next(request, reverse("cycles:cycle_detail", args=[membership.cycle.slug]))
 
 
+def _sso_only_context(request: HttpRequest, cycle) -> dict | None:
+    """The provider buttons (and why) when this invitation cannot be accepted with a password."""
+    from accounts.sso import SSO_REQUIRED, password_login_enabled, provider_buttons, provider_name
+
+    required = cycle.sign_in_provider
+    if not required and password_login_enabled():
+        return None
+    buttons = [b for b in provider_buttons(request) if not required or b["id"] == required]
+    reason = SSO_REQUIRED.format(cycle=cycle.title, provider=provider_name(required)) if required else ""
+    return {"sso_only": True, "providers": buttons, "sso_reason": reason}
+
+
 # The page takes passwords, so it is rate limited like the login page (per address and per account).
 @ratelimit(key="ip", rate="20/m", method="POST", block=True)
 @ratelimit(key="post:login-username", rate="10/m", method="POST", block=True)
@@ -201,6 +213,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 invited=invitation.email, current=request.user.email
             )
         return render(request, "cycles/invitation_accept.html", context)
+
+    sso_only = _sso_only_context(request, invitation.cycle)
+    if sso_only:
+        # No password form: a cycle that requires a provider, or a site with passwords turned off,
+        # is joined by signing in with the provider (which accepts the invitation by verified email).
+        context.update(sso_only)
+        return render(
+            request, "cycles/invitation_accept.html", context, status=403 if request.method == "POST" else 200
+        )
 
     has_account = selectors.account_exists(invitation.email)
     # The name the convener typed on the invitation is the sign-up's starting name.

@@ -100,6 +100,37 @@ ROWS: dict[str, Row] = {
         get=public(), kwargs=lambda w: {"uidb64": "MQ", "token": "not-a-token"}, note="an invalid link says so"
     ),
     "accounts:password_reset_complete": Row(get=public()),
+    # --- accounts: single sign-on (django-allauth, accounts/sso_urls.py) -------------------------
+    # The test settings configure no provider, so a provider's URLs answer 404 for any id here;
+    # tests/accounts/test_sso.py and tests/e2e/test_sso.py drive them with providers configured.
+    "account_login": Row(get=dict.fromkeys(ROLES, LOGIN), post=dict.fromkeys(ROLES, LOGIN)),
+    "account_signup": Row(get=dict.fromkeys(ROLES, LOGIN), post=dict.fromkeys(ROLES, LOGIN)),
+    "account_inactive": Row(get=dict.fromkeys(ROLES, LOGIN), post=dict.fromkeys(ROLES, LOGIN)),
+    "socialaccount_login_cancelled": Row(get=public(), post=dict.fromkeys(ROLES, NOT_ALLOWED)),
+    "socialaccount_login_error": Row(
+        get=dict.fromkeys(ROLES, "status 401"), post=dict.fromkeys(ROLES, NOT_ALLOWED), note="allauth's error page"
+    ),
+    "socialaccount_signup": Row(get=dict.fromkeys(ROLES, FORBIDDEN), post=dict.fromkeys(ROLES, FORBIDDEN)),
+    "openid_connect_login": Row(
+        get=dict.fromkeys(ROLES, NOT_FOUND),
+        post=dict.fromkeys(ROLES, NOT_FOUND),
+        kwargs=lambda w: {"provider_id": "nope"},
+    ),
+    "openid_connect_callback": Row(
+        get=dict.fromkeys(ROLES, NOT_FOUND),
+        post=dict.fromkeys(ROLES, NOT_FOUND),
+        kwargs=lambda w: {"provider_id": "nope"},
+    ),
+    # The ACS takes the IdP's cross-site POST, keeps it and redirects to acs/finish/, which checks it.
+    "saml_acs": Row(get=public(), post=public(), kwargs=lambda w: {"organization_slug": "nope"}),
+    **{
+        name: Row(
+            get=dict.fromkeys(ROLES, NOT_FOUND),
+            post=dict.fromkeys(ROLES, NOT_FOUND),
+            kwargs=lambda w: {"organization_slug": "nope"},
+        )
+        for name in ("saml_finish_acs", "saml_sls", "saml_metadata", "saml_login")
+    },
     # --- core: operations and the pages every footer links ---------------------------------------
     # /healthz is public (a load balancer asks it) and the same for everyone: 503 here, because the
     # test world has no worker heartbeat (tests/core/test_healthz.py has the 200).
@@ -189,6 +220,13 @@ ROWS: dict[str, Row] = {
     "workshops:delphi_convergence": Row(get=members(), **SLUG),
     "workshops:delphi_appendix": Row(get=members(), post=convener(), **SLUG),
     "workshops:delphi_appendix_md": Row(get=members(), **SLUG),
+    # Items changed between rounds and the reminders' times: the convener's (workshops/delphi/changes.py, reminders.py).
+    "workshops:delphi_item_changes": Row(get=convener(), post=convener(), **SLUG),
+    "workshops:delphi_reminders": Row(get=convener(), post=convener(), **SLUG),
+    # The unsubscribe link in a reminder: no sign-in, the signed token is the authority (an invalid one: 400).
+    "workshops:delphi_reminders_unsubscribe": Row(
+        get=public(), post=public(), kwargs=lambda w: {"token": "not-a-token"}, note="an invalid link says so"
+    ),
     # --- workshops: join codes (the world's code is the open round's, open join off) --------------------
     "join": Row(get=public()),
     # Members land on the round; anyone else holding the code sees how to join (log in) or is refused.
