@@ -46,6 +46,8 @@ SSO_REQUIRED = "“{cycle}” requires signing in with {provider}: use the “Si
 #: The session key that says how this session signed in: a provider id, or PASSWORD.
 SESSION_KEY = "accounts.signed_in_with"
 PASSWORD = "password"
+#: The request attribute a sessionless request (an API token's) answers ``signed_in_with`` by.
+SIGNED_IN_WITH_ATTR = "signed_in_with_carried"
 #: Where a single sign-on that just joined a cycle lands (read once, after the login).
 LANDING_KEY = "accounts.sso_landing"
 
@@ -55,7 +57,7 @@ class SignInRequired(PermissionDenied):
     (accounts.middleware turns it into a page with that provider's button)."""
 
     def __init__(self, *, cycle_title: str, provider_id: str, next_url: str = "") -> None:
-        self.provider_id, self.next_url = provider_id, next_url
+        self.cycle_title, self.provider_id, self.next_url = cycle_title, provider_id, next_url
         self.message = SSO_REQUIRED.format(cycle=cycle_title, provider=provider_name(provider_id))
         super().__init__(self.message)
 
@@ -87,8 +89,12 @@ def password_login_enabled() -> bool:
 
 
 def signed_in_with(request: HttpRequest) -> str:
-    """How this session signed in: a provider id, or ``PASSWORD`` (also for sessions from before SSO)."""
-    return request.session.get(SESSION_KEY, PASSWORD)
+    """How this session signed in: a provider id, or ``PASSWORD`` (also for sessions from before SSO).
+    A request authenticated otherwise (an API token) carries its own answer in ``SIGNED_IN_WITH_ATTR``."""
+    if (carried := getattr(request, SIGNED_IN_WITH_ATTR, None)) is not None:
+        return carried
+    session = getattr(request, "session", None)
+    return session.get(SESSION_KEY, PASSWORD) if session is not None else PASSWORD
 
 
 def configured_providers() -> dict[str, str]:

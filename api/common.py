@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Path, Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer
 
+from accounts.sso import SIGNED_IN_WITH_ATTR, SignInRequired, provider_name
 from api.schemas import ErrorOut, ValidationErrorOut
-from api.selectors import api_token_user
+from api.selectors import api_token_of
 from cycles.access import Access, get_cycle_for_member
 
 MAX_PAGE = 500
@@ -30,13 +32,17 @@ Slug = Annotated[str, Path(pattern=r"^[-a-zA-Z0-9_]+$", max_length=80)]
 
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer wfp_…``: a personal token from the tokens page. Sessions are not
-    accepted, so no browser can be made to call the API with its cookie (no CSRF to defend)."""
+    accepted, so no browser can be made to call the API with its cookie (no CSRF to defend). A
+    request with a token counts as signed in the way the session that made the token was, so a
+    cycle that requires a single sign-on provider answers only tokens made after signing in with it."""
 
     def authenticate(self, request: HttpRequest, token: str):
-        user = api_token_user(raw=token)
-        if user is not None:
-            request.user = user
-        return user
+        found = api_token_of(raw=token)
+        if found is None:
+            return None
+        request.user = found.user
+        setattr(request, SIGNED_IN_WITH_ATTR, found.signed_in_with)
+        return found.user
 
 
 class Pages(LimitOffsetPagination):
@@ -55,8 +61,20 @@ class Pages(LimitOffsetPagination):
 REFUSALS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
 
 
+#: A token for a cycle that requires single sign-on, made in a session that had not used it.
+TOKEN_NEEDS_SSO = (
+    "“{cycle}” requires signing in with {provider}: sign in with {provider}, then create a new token on"
+    " the API tokens page."
+)
+
+
 def member(request: HttpRequest, slug: str) -> Access:
-    return get_cycle_for_member(request, slug)
+    try:
+        return get_cycle_for_member(request, slug)
+    except SignInRequired as refusal:
+        raise PermissionDenied(
+            TOKEN_NEEDS_SSO.format(cycle=refusal.cycle_title, provider=provider_name(refusal.provider_id))
+        ) from None
 
 
 class Mapped:

@@ -21,6 +21,9 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # How the session that made the token had signed in (a provider id, or "password"): a cycle
+    # that requires a single sign-on provider answers only tokens made in a session signed in with it.
+    signed_in_with = models.CharField(max_length=100, default="password")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -33,12 +33,12 @@ def api_tokens_active_count(*, user: User) -> int:
     )
 
 
-def api_token_user(*, raw: str) -> User | None:
-    """The active person a presented token acts for, or None (unknown, revoked, expired, or its
-    owner's account is deactivated)."""
+def api_token_of(*, raw: str) -> ApiToken | None:
+    """The active token presented (its ``user`` is who it acts for), or None (unknown, revoked,
+    expired, or its owner's account is deactivated)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    return token.user
+    return token

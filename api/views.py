@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.sso import signed_in_with
 from api import selectors, services
 from api.forms import ApiTokenForm
 from api.models import ApiToken
@@ -29,7 +30,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
     created = raw = None
     if request.method == "POST" and form.is_valid():
         created, raw = services.api_token_create(
-            user=request.user, name=form.cleaned_data["name"], lifetime_days=form.cleaned_data["lifetime"]
+            user=request.user,
+            name=form.cleaned_data["name"],
+            lifetime_days=form.cleaned_data["lifetime"],
+            signed_in_with=signed_in_with(request),
         )
         form = ApiTokenForm()  # the token is on this response only: it is never shown again
     context = {

@@ -95,3 +95,28 @@ def test_the_docs_page_and_schema_are_served_without_a_cdn(db, client):
         schema["openapi"].startswith("3.")
         and schema["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
     )
+
+
+def test_a_cycle_that_requires_single_sign_on_answers_only_tokens_made_after_signing_in_with_it(personas):
+    from accounts.sso import SESSION_KEY
+
+    personas.cycle.sign_in_provider = "nhsmail"
+    personas.cycle.save(update_fields=["sign_in_provider"])
+    url = reverse("api:v1:cycle_detail", args=[personas.cycle.slug])
+
+    _, by_password = api_token_create(user=personas.employer, name="made with a password", lifetime_days=None)
+    refused = TokenClient(by_password).get(url)
+    assert refused.status_code == 403
+    assert "“Cycle A” requires signing in with nhsmail" in refused.json()["detail"]
+    assert "create a new token" in refused.json()["detail"]
+
+    # The tokens page records how its session signed in; that token reads the cycle.
+    client = personas.client_for(personas.employer)
+    session = client.session
+    session[SESSION_KEY] = "nhsmail"
+    session.save()
+    [raw] = re.findall(r'value="(wfp_[^"]+)"', _create(client, name="made with NHSmail").content.decode())
+    assert ApiToken.objects.get(name="made with NHSmail").signed_in_with == "nhsmail"
+    assert TokenClient(raw).get(url).status_code == 200
+    # Other cycles are untouched by the requirement.
+    assert TokenClient(by_password).get(reverse(ME)).status_code == 200
