@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from allauth.socialaccount.models import SocialAccount
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
@@ -172,6 +173,16 @@ def personal_data(user: User) -> dict[str, Any]:
                 "revoked_at": _when(t.revoked_at),
             }
             for t in user.api_tokens.order_by("created_at", "id")
+        ],
+        # Single sign-on links: which provider knows the person by which id (never its tokens).
+        "sign_on_links": [
+            {
+                "provider": s.provider,
+                "uid": s.uid,
+                "linked_at": _when(s.date_joined),
+                "last_sign_in": _when(s.last_login),
+            }
+            for s in SocialAccount.objects.filter(user=user).order_by("date_joined", "id")
         ],
         "audit_entries": [
             {

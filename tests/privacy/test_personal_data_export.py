@@ -78,3 +78,12 @@ def test_the_export_lists_the_persons_api_tokens_but_never_a_secret(rich, person
     data = _download(personas, personas.employer)
     assert [t["name"] for t in data["api_tokens"]] == ["Power BI"]
     assert secret not in json.dumps(data)
+
+
+def test_the_export_lists_the_persons_sign_on_links(rich, personas):
+    from allauth.socialaccount.models import SocialAccount
+
+    SocialAccount.objects.create(user=personas.employer, provider="nhsmail", uid="emp-123", extra_data={"sub": "x"})
+    SocialAccount.objects.create(user=personas.educator, provider="nhsmail", uid="edu-456")
+    links = _download(personas, personas.employer)["sign_on_links"]
+    assert [(link["provider"], link["uid"]) for link in links] == [("nhsmail", "emp-123")]
