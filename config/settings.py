@@ -244,6 +244,9 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": JOB_HEARTBEAT_SECONDS},
     # Closed cycles whose retention period has ended lose their personal data (privacy/services.py).
     "erase-due-personal-data": {"task": "privacy.tasks.erase_due_personal_data", "schedule": 3600.0},
+    # Delphi reminders before a round's deadline (workshops/delphi/reminders.py): each is claimed by
+    # a unique row before it is sent, so overlapping beats or retries never send one twice.
+    "send-delphi-reminders": {"task": "workshops.tasks.send_delphi_reminders", "schedule": 300.0},
 }
 # /healthz (core/health.py): each check's time limit in seconds. The worker counts as alive while
 # its last heartbeat is younger than JOB_STALE_AFTER_SECONDS, the same rule as a job's.
@@ -262,9 +265,6 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cycles:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-if env_str("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 # --- Sign-in: passwords and single sign-on (django-allauth) -------------------------------------
 # OIDC_PROVIDERS and SAML_PROVIDERS (JSON lists, or paths of JSON files; accounts/sso_config.py and
 # the README say what each entry holds) add "Sign in with …" buttons to the login page. A first
@@ -309,6 +309,9 @@ SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = env_int("SSO_REQUESTS_TIMEOUT", 10)
 # --- end of sign-in ------------------------------------------------------------------------------
 
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST")
     EMAIL_PORT = env_int("EMAIL_PORT", 587)
     EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -15,7 +15,7 @@ from accounts.models import User
 from cycles.models import AuditEvent, Cycle, Invitation, Membership, Phase, PhasePlan, Role, SolutionRating
 from findings.models import ActionItem
 from matching.models import MatchReview
-from workshops.models import FOP, Capability, CapabilityTag, FOPChange, Vote
+from workshops.models import FOP, Capability, CapabilityTag, FOPChange, ReminderOptOut, ReminderSent, Vote
 
 EXPORT_VERSION = 1
 
@@ -174,6 +174,21 @@ def personal_data(user: User) -> dict[str, Any]:
             }
             for t in user.api_tokens.order_by("created_at", "id")
         ],
+        "delphi_reminders": [
+            {
+                "cycle": r.round.cycle.slug,
+                "round": r.round.number,
+                "hours_before_deadline": r.hours_before,
+                "status": r.status,
+                "at": _when(r.created_at),
+            }
+            for r in ReminderSent.objects.filter(panellist=user)
+            .select_related("round__cycle")
+            .order_by("created_at", "id")
+        ],
+        "reminders_unsubscribed": sorted(
+            ReminderOptOut.objects.filter(user=user).values_list("cycle__slug", flat=True)
+        ),
         # Single sign-on links: which provider knows the person by which id (never its tokens).
         "sign_on_links": [
             {

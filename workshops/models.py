@@ -136,6 +136,9 @@ class DelphiPlan(models.Model):
     )
     locked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Hours before a round's deadline at which panellists who have not finished are emailed (e.g.
+    # [72, 24]). Not a rule of the Delphi: the convener may change it after the plan is locked.
+    reminder_hours = models.JSONField(default=list, blank=True)
     # What the methods appendix cannot know from the data (funding, conflicts of interest, protocol
     # registration, ethics): the convener writes it, also after the plan is locked.
     appendix_notes = models.JSONField(default=dict, blank=True)
@@ -159,10 +162,16 @@ class DelphiItem(models.Model):
         CONSENSUS = "consensus", "Consensus"
         STABLE = "stable", "Stable without consensus"
         NO_CONSENSUS = "no_consensus", "No consensus at the last round"
+        # Set between rounds by the convener (ItemChange), never by the aggregation.
+        REPLACED = "replaced", "Reworded, split or merged between rounds"
+        DROPPED = "dropped", "Dropped between rounds"
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="delphi_items")
     capability = models.ForeignKey(Capability, on_delete=models.CASCADE, related_name="delphi_items")
     role_level = models.ForeignKey(RoleLevel, on_delete=models.CASCADE, related_name="delphi_items")
+    # The statement asked, when the convener reworded, split, merged or added it between rounds
+    # (empty: the capability's own statement). Its lineage is in ItemChange.
+    wording = models.TextField(blank=True)
     # Outcome once the Delphi has settled on this item.
     consensus_value = models.PositiveSmallIntegerField(choices=Proficiency.choices, null=True, blank=True)
     outcome = models.CharField(
@@ -174,10 +183,25 @@ class DelphiItem(models.Model):
 
     class Meta:
         ordering = ["cycle", "capability__ref", "role_level__order", "role_level_id"]
-        constraints = [models.UniqueConstraint(fields=["capability", "role_level"], name="unique_item")]
+        # One original item per capability × role level; items written between rounds share them.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["capability", "role_level"], condition=models.Q(wording=""), name="unique_item"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.capability.ref} × {self.role_level}"
+        return f"{self.ref} × {self.role_level}"
+
+    @property
+    def statement(self) -> str:
+        """What the panel is asked about: the item's own wording, else its capability's statement."""
+        return self.wording or self.capability.statement
+
+    @property
+    def ref(self) -> str:
+        """The capability's reference, marked when the item has wording of its own (C05′)."""
+        return f"{self.capability.ref}′" if self.wording else self.capability.ref
 
 
 class Round(models.Model):
@@ -239,6 +263,75 @@ class Round(models.Model):
     @property
     def status_label(self) -> str:
         return self.Status(self.shown_status).label
+
+
+class ItemChange(models.Model):
+    """One change to the items between two rounds, with the convener's reason: ``sources`` are the
+    items of round ``after_round`` it replaces (none for an added item), ``results`` the items
+    asked from round ``after_round + 1`` (none for a dropped one). An item's lineage is read from
+    these rows (``workshops.delphi.lineage``); the wordings are frozen as they were."""
+
+    class Kind(models.TextChoices):
+        REWORD = "reword", "Reworded"
+        SPLIT = "split", "Split"
+        MERGE = "merge", "Merged"
+        DROP = "drop", "Dropped"
+        ADD = "add", "Added"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="delphi_item_changes")
+    after_round = models.PositiveSmallIntegerField(help_text="The round whose results preceded the change.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField()
+    sources = models.ManyToManyField(DelphiItem, related_name="changes_out", blank=True)
+    results = models.ManyToManyField(DelphiItem, related_name="changes_in", blank=True)
+    before = models.JSONField(default=list, blank=True, help_text="The sources' wordings.")
+    after = models.JSONField(default=list, blank=True, help_text="The results' wordings.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cycle", "after_round", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} after round {self.after_round}"
+
+
+class ReminderSent(models.Model):
+    """One reminder email to one panellist for one reminder time of a round. The row is written
+    (claimed) before the email goes out, under a unique constraint, so two schedulers or a retried
+    task never send it twice; ``status`` says whether the send then worked."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="reminders")
+    panellist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    hours_before = models.PositiveIntegerField()
+    unanswered = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["round", "-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "panellist", "hours_before"], name="one_reminder_per_time")
+        ]
+
+
+class ReminderOptOut(models.Model):
+    """A panellist who unsubscribed from a cycle's Delphi reminders (by the link in a reminder)."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="delphi_reminder_opt_outs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "user"], name="one_reminder_opt_out")]
 
 
 class JoinCode(models.Model):

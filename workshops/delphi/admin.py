@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from workshops.models import DelphiItem, DelphiPlan, ItemResult, Round, Vote
+from workshops.models import DelphiItem, DelphiPlan, ItemChange, ItemResult, ReminderSent, Round, Vote
 
 
 @admin.register(DelphiPlan)
@@ -51,3 +51,24 @@ class VoteAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    # The record of the Delphi: written by its services only (changes.py, reminders.py), audited.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ItemChange)
+class ItemChangeAdmin(_ReadOnly):
+    list_display = ["cycle", "after_round", "kind", "reason", "created_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(ReminderSent)
+class ReminderSentAdmin(_ReadOnly):
+    list_display = ["round", "panellist", "hours_before", "status", "created_at"]
+    list_filter = ["status"]

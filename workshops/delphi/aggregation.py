@@ -13,6 +13,9 @@ Definitions (also in docs/realtime.md and the Delphi report page):
 * **Changed share**: of the panellists who answered the item in this round and the previous one,
   the share whose answer differs. **Stable** when that share is below the plan's stability
   threshold and at least ``min_responses`` panellists answered in both rounds.
+* **Lineage**: an item is paired with the item of the previous round it came from — itself, or the
+  item it was reworded or split from; a merged or added item has no pairs in its first round
+  (``workshops/delphi/lineage.py``).
 * **Movement between rounds**: beside the stability rule, a Wilcoxon signed-rank test
   (``scipy.stats.wilcoxon``) of the paired answers (this round against the previous, panellists
   who answered both) per item and, pooled over every item, per round. Unchanged pairs are
@@ -52,6 +55,7 @@ from scipy import stats
 
 from accounts.models import OrganisationGroup
 from cycles.models import Membership
+from workshops.delphi.lineage import paired_items
 from workshops.models import DelphiItem, DelphiPlan, ItemResult, Round, Vote
 
 VALUES = 4  # Not needed 0 … Expert 3
@@ -308,7 +312,13 @@ def round_aggregate(*, round_id: int) -> dict:
         w_statistic, w_p = np.full(len(item_ids), np.nan), np.full(len(item_ids), np.nan)
         movement = None
         if previous is not None and len(votes):
-            both = votes.merge(_votes_frame(previous.pk), on=["item", "panellist"], suffixes=("", "_before"))
+            # Each item is paired with the item of the previous round it came from (itself, or the
+            # one it was reworded or split from: workshops/delphi/lineage.py).
+            pairs = paired_items(cycle_id=rnd.cycle_id, item_ids=item_ids.tolist(), previous=previous)
+            lineage = pd.DataFrame(list(pairs.items()), columns=["item", "before_item"], dtype=np.int64)
+            before = _votes_frame(previous.pk).rename(columns={"item": "before_item"}).merge(lineage, on="before_item")
+            before = before[["item", "panellist", "value"]]
+            both = votes.merge(before, on=["item", "panellist"], suffixes=("", "_before"))
             movement = wilcoxon_test(both["value"], both["value_before"])
             if len(both):
                 w_statistic, w_p = _wilcoxon_by_row(both, len(item_ids))
@@ -400,6 +410,12 @@ def round_aggregate(*, round_id: int) -> dict:
 def _set_outcomes(rnd: Round, plan: DelphiPlan, results: list[ItemResult]) -> None:
     later = set(Round.objects.filter(cycle_id=rnd.cycle_id, number__gt=rnd.number).values_list("items__pk", flat=True))
     last_round = rnd.number >= plan.max_rounds
+    # The convener replaced or dropped these between rounds: that is their outcome, whatever a rerun says.
+    later |= set(
+        DelphiItem.objects.filter(
+            cycle_id=rnd.cycle_id, outcome__in=[DelphiItem.Outcome.REPLACED, DelphiItem.Outcome.DROPPED]
+        ).values_list("pk", flat=True)
+    )
     # A handful of grouped UPDATEs (one per outcome and value) instead of one row at a time.
     groups: dict[tuple, list[int]] = {}
     for result in results:

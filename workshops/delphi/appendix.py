@@ -19,6 +19,7 @@ from django.db.models import Count
 from accounts.models import OrganisationGroup
 from cycles.models import Cycle, Membership, Role
 from workshops.delphi.aggregation import DIVERGENT_MEDIANS, MIN_ANSWERS_SHOWN, WILCOXON_METHOD
+from workshops.delphi.lineage import change_counts
 from workshops.delphi.selectors import delphi_report, plan_for, public_quorum
 from workshops.delphi.services import APPENDIX_FIELDS
 from workshops.models import DelphiItem, ItemResult
@@ -149,13 +150,26 @@ def methods_appendix(*, cycle: Cycle, is_convener: bool = False) -> dict:
                 "summary": rnd.summary,
                 "feedback": _feedback(plan, rnd.number),
                 "left_out": left_out,
+                "changed": sum(1 for change in report["changes"] if change["before_round"] == rnd.number),
                 "wilcoxon": rnd.summary.get("wilcoxon"),
             }
         )
         previous_items = asked
-        proposed = set(
-            ItemResult.objects.filter(round=rnd, consensus=False, stable=False).values_list("item_id", flat=True)
+        # What the next round was offered: the undecided items, less those the convener replaced or
+        # dropped, plus the items their changes wrote (so a change is not counted as left out).
+        replaced = set(
+            DelphiItem.objects.filter(
+                cycle=cycle, outcome__in=[DelphiItem.Outcome.REPLACED, DelphiItem.Outcome.DROPPED]
+            ).values_list("pk", flat=True)
         )
+        written = {
+            pk for change in report["changes"] if change["after_round"] == rnd.number
+            for pk in change["change"].results.values_list("pk", flat=True)
+        }  # fmt: skip
+        proposed = (
+            set(ItemResult.objects.filter(round=rnd, consensus=False, stable=False).values_list("item_id", flat=True))
+            - replaced
+        ) | (written - replaced)
     notes = plan.appendix_notes or {}
     last = closed[-1] if closed else None
     if last is None:
@@ -174,6 +188,9 @@ def methods_appendix(*, cycle: Cycle, is_convener: bool = False) -> dict:
         "items_total": report["items_total"],
         "outcomes": report["outcomes"],
         "divergent": report["divergent"],
+        # Items added, reworded, split, merged and dropped between rounds, with the convener's reasons.
+        "changes": report["changes"],
+        "change_counts": change_counts(report["changes"]),
         "stopped": stopped,
         "min_shown": MIN_ANSWERS_SHOWN,
         "public_quorum": public_quorum(plan),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 
+from workshops.delphi.reminders import reminder_hours_parse
 from workshops.delphi.selectors import MIN_ANSWERS_SHOWN
-from workshops.delphi.services import APPENDIX_FIELDS, APPENDIX_NOTE_LIMIT, VOTING_ROLE_CHOICES
-from workshops.models import DelphiPlan
+from workshops.delphi.services import APPENDIX_FIELDS, APPENDIX_NOTE_LIMIT, VOTING_ROLE_CHOICES, DelphiError
+from workshops.models import DelphiPlan, ItemChange
 
 
 class DelphiPlanForm(forms.Form):
@@ -96,7 +97,9 @@ class RoundOpenForm(forms.Form):
 
     def __init__(self, *args, proposed=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["items"].choices = [(str(item.pk), str(item)) for item in proposed]
+        self.fields["items"].choices = [
+            (str(item.pk), f"{item} — {item.wording}" if item.wording else str(item)) for item in proposed
+        ]
 
     def clean_deadline(self):
         deadline = self.cleaned_data.get("deadline")
@@ -117,3 +120,69 @@ class AppendixForm(forms.Form):
                 max_length=APPENDIX_NOTE_LIMIT,
                 widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
             )
+
+
+KIND_CHOICES = [
+    (str(ItemChange.Kind.REWORD), "Reword one item"),
+    (str(ItemChange.Kind.SPLIT), "Split one item"),
+    (str(ItemChange.Kind.MERGE), "Merge items"),
+    (str(ItemChange.Kind.DROP), "Drop one item"),
+    (str(ItemChange.Kind.ADD), "Add an item"),
+]
+
+
+class ItemChangeForm(forms.Form):
+    """One change to the items before the next round; the service checks what each kind needs."""
+
+    kind = forms.ChoiceField(
+        label="Change", choices=KIND_CHOICES, widget=forms.RadioSelect(attrs={"class": "form-check-input"})
+    )
+    items = forms.MultipleChoiceField(
+        label="Items", required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="One item to reword, split or drop; two or more at the same role level to merge; none to add.",
+    )  # fmt: skip
+    wording = forms.CharField(
+        label="New wording", required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        help_text="A split: one part a line. Not needed to drop an item.",
+    )  # fmt: skip
+    capability = forms.ChoiceField(label="Capability (to add an item)", required=False)
+    role_level = forms.ChoiceField(label="Role level (to add an item)", required=False)
+    reason = forms.CharField(
+        label="Reason", max_length=2000, widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+        help_text="Required: the report and the methods appendix print every change with its reason.",
+    )  # fmt: skip
+
+    def __init__(self, *args, carried=(), capabilities=(), levels=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["items"].choices = [
+            (str(item.pk), f"{item.ref} at {item.role_level.name}: {item.statement}") for item in carried
+        ]
+        self.fields["capability"].choices = [("", "—")] + [
+            (str(c.pk), f"{c.ref} {c.statement[:80]}") for c in capabilities
+        ]
+        self.fields["role_level"].choices = [("", "—")] + [(str(lv.pk), lv.name) for lv in levels]
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": data["kind"],
+            "item_ids": list(data["items"]),
+            "wording": data["wording"],
+            "capability": data["capability"],
+            "role_level": data["role_level"],
+            "reason": data["reason"],
+        }
+
+
+class ReminderForm(forms.Form):
+    hours = forms.CharField(
+        label="Remind before the deadline", required=False, max_length=100,
+        help_text="Days (d) or hours (h) before a round's deadline, e.g. “3d, 1d”. Empty: no reminders.",
+    )  # fmt: skip
+
+    def clean_hours(self):
+        try:
+            return reminder_hours_parse(self.cleaned_data.get("hours") or "")
+        except DelphiError as error:
+            raise forms.ValidationError(error.message) from error

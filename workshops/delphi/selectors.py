@@ -24,7 +24,18 @@ from cycles.access import Access, access_for, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.selectors import DashboardScope, WaitingItem
 from workshops.delphi.aggregation import MIN_ANSWERS_SHOWN, STAKEHOLDER_GROUPS, Rule, hidden_groups, item_statistics
-from workshops.models import PROFICIENCY_CODES, DelphiItem, DelphiPlan, ItemResult, Proficiency, Round, Vote
+from workshops.delphi.lineage import Origin, change_log, cycle_changes, origins
+from workshops.models import (
+    PROFICIENCY_CODES,
+    Capability,
+    DelphiItem,
+    DelphiPlan,
+    ItemChange,
+    ItemResult,
+    Proficiency,
+    Round,
+    Vote,
+)
 
 # MIN_ANSWERS_SHOWN, the anonymity floor, is defined once in the aggregation (imported above).
 GROUP_MIN_ANSWERS = MIN_ANSWERS_SHOWN  # the same floor, by its older name
@@ -95,6 +106,14 @@ def items_by_ids(item_ids: list[int]) -> list[DelphiItem]:
         .select_related("capability", "role_level")
         .order_by("capability__ref", "role_level__order")
     )
+
+
+def accepted_capabilities(cycle: Cycle) -> list:
+    return list(Capability.objects.filter(cycle=cycle, status=Capability.Status.ACCEPTED).order_by("ref"))
+
+
+def role_levels(cycle: Cycle) -> list[RoleLevel]:
+    return list(RoleLevel.objects.filter(cycle=cycle).order_by("order", "pk"))
 
 
 def round_item_count(rnd: Round) -> int:
@@ -378,6 +397,54 @@ def _withheld_feedback(result: ItemResult, rnd: Round, mine: int | None, rationa
     }
 
 
+def _statement_row(rows: dict[tuple, dict], item: DelphiItem) -> dict:
+    """The grid's row of an item: one per statement asked — a capability's own statement, or the
+    wording an item was given between rounds (a split's parts are rows of their own)."""
+    return rows.setdefault(
+        (item.capability.ref, item.capability_id, item.wording),
+        {
+            "capability": item.capability,
+            "key": f"{item.capability_id}-{item.pk}" if item.wording else str(item.capability_id),
+            "ref": item.ref,
+            "statement": item.statement,
+            "cells": {},
+        },
+    )
+
+
+CHANGE_NOTES = {
+    ItemChange.Kind.REWORD: "Reworded since round {number}",
+    ItemChange.Kind.SPLIT: "Split since round {number}",
+    ItemChange.Kind.MERGE: "Merged since round {number}",
+    ItemChange.Kind.ADD: "New since round {number}",
+}
+
+
+def change_note(origin: Origin | None, previous: Round | None) -> dict | None:
+    """What a panellist reads about an item that changed since the previous round: the change,
+    the wording(s) it replaced and the convener's reason(s)."""
+    if origin is None or previous is None or not origin.changed:
+        return None
+    before = [text for change in origin.changes for text in change.before]
+    return {
+        "kind": origin.kind,
+        "label": CHANGE_NOTES[ItemChange.Kind(origin.kind)].format(number=previous.number),
+        "before": list(dict.fromkeys(before)),
+        "reasons": list(dict.fromkeys(change.reason for change in origin.changes)),
+        "compared": origin.paired is not None,
+    }
+
+
+def grid_unanswered(grid: dict) -> dict:
+    """The voting grid with only the items the viewer has not answered (the reminder email's link)."""
+    rows = []
+    for row in grid["rows"]:
+        cells = [cell if cell is not None and cell["vote"] is None else None for cell in row["cells"]]
+        if any(cells):
+            rows.append({**row, "cells": cells})
+    return {**grid, "rows": rows, "only_unanswered": True}
+
+
 def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     """The voting grid: capabilities × role levels of the round, with the viewer's own answers, the
     number of answers per item, the live distribution where the viewer may see it and (in later
@@ -395,20 +462,26 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     mine = {v.item_id: v for v in Vote.objects.filter(round=rnd, panellist=user)}
     previous = Round.objects.filter(cycle_id=rnd.cycle_id, number=rnd.number - 1).first()
     feedback: dict[int, dict] = {}
+    # What changed since the previous round, and which of its items each item's feedback comes from
+    # (itself, or the one item it was reworded or split from: workshops/delphi/lineage.py).
+    came_from = origins(cycle_id=rnd.cycle_id, item_ids=[i.pk for i in items], previous=previous)
     if previous is not None:
-        results = {r.item_id: r for r in ItemResult.objects.filter(round=previous, item__in=items)}
+        pairs = {pk: origin.paired for pk, origin in came_from.items() if origin.paired is not None}
+        asked = {r.item_id: r for r in ItemResult.objects.filter(round=previous, item_id__in=set(pairs.values()))}
+        results = {pk: asked[before_pk] for pk, before_pk in pairs.items() if before_pk in asked}
         before = dict(Vote.objects.filter(round=previous, panellist=user).values_list("item_id", "value"))
         before_unjudged = set(
             Vote.objects.filter(round=previous, panellist=user, cant_judge=True).values_list("item_id", flat=True)
         )
-        notes = _rationales(previous.pk, results)
+        notes = _rationales(previous.pk, asked)
         for item_id, result in results.items():
+            mine_before = before.get(result.item_id)
             unjudged = (
                 result.cant_judge if shown_to(n=result.n + result.cant_judge, is_convener=view.is_convener) else None
             )
             if not shown_to(n=result.n, is_convener=view.is_convener):
-                feedback[item_id] = _withheld_feedback(result, previous, before.get(item_id), notes.get(item_id, []))
-                feedback[item_id].update(mine_cant_judge=item_id in before_unjudged, cant_judge=unjudged)
+                feedback[item_id] = _withheld_feedback(result, previous, mine_before, notes.get(result.item_id, []))
+                feedback[item_id].update(mine_cant_judge=result.item_id in before_unjudged, cant_judge=unjudged)
                 continue
             feedback[item_id] = {
                 "result": result,
@@ -417,21 +490,22 @@ def round_grid(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
                     for (value, label), count in zip(Proficiency.choices, result.counts, strict=False)
                 ],
                 "max_count": max(result.counts or [0]) or 1,
-                "mine": before.get(item_id),
-                "rationales": notes.get(item_id, []),
+                "mine": mine_before,
+                "rationales": notes.get(result.item_id, []),
                 "groups": _group_split(result.group_counts, result.group_stats),
                 "divergence": divergence_text(visible_divergence(result)),
-                "mine_cant_judge": item_id in before_unjudged,
+                "mine_cant_judge": result.item_id in before_unjudged,
                 "cant_judge": unjudged,
             }
-    rows: dict[int, dict] = {}
+    rows: dict[tuple, dict] = {}
     for item in items:
-        row = rows.setdefault(item.capability_id, {"capability": item.capability, "cells": {}})
+        row = _statement_row(rows, item)
         vote = mine.get(item.pk)
         row["cells"][item.role_level_id] = {
             "item": item,
             "vote": vote,
             "feedback": feedback.get(item.pk),
+            "change": change_note(came_from.get(item.pk), previous),
             "answers": sum(counts.get(item.pk, [])) + cant_judge.get(item.pk, 0),
             "dist": _coded(shown.get(str(item.pk))),
         }
@@ -463,7 +537,7 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
     stats = item_statistics(matrix, Rule.from_plan(plan))
     levels = list(RoleLevel.objects.filter(pk__in={i.role_level_id for i in items}).order_by("order", "pk"))
     results = {r.item_id: r for r in ItemResult.objects.filter(round=rnd)} if rnd.aggregated_at else {}
-    rows: dict[int, dict] = {}
+    rows: dict[tuple, dict] = {}
     for idx, item in enumerate(items):
         n = int(stats["n"][idx])
         result = results.get(item.pk)
@@ -474,7 +548,7 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
         else:
             status = "consensus" if bool(stats["consensus"][idx]) else "open"
         modal = int(stats["modal"][idx])
-        row = rows.setdefault(item.capability_id, {"capability": item.capability, "cells": {}})
+        row = _statement_row(rows, item)
         row["cells"][item.role_level_id] = {
             "item": item,
             "n": n,
@@ -490,7 +564,7 @@ def facilitator_board(*, rnd: Round, plan: DelphiPlan) -> dict:
             "divergence": divergence_text(result.divergence) if result is not None else [],
             "held_back": result is not None and result.panel_consensus and not result.consensus,
         }
-    grid = [{"capability": r["capability"], "cells": [r["cells"].get(lv.pk) for lv in levels]} for r in rows.values()]
+    grid = [{**r, "cells": [r["cells"].get(lv.pk) for lv in levels]} for r in rows.values()]
     progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     # The convener shows distributions once revealed to the panel or the round is over.
     results_shown = rnd.results_revealed or not rnd.is_open
@@ -646,8 +720,12 @@ def delphi_report(*, cycle: Cycle, is_convener: bool = False) -> dict:
             "stable": outcomes.get(DelphiItem.Outcome.STABLE, 0),
             "no_consensus": outcomes.get(DelphiItem.Outcome.NO_CONSENSUS, 0),
             "undecided": outcomes.get("", 0),
+            # Changed between rounds (workshops/delphi/changes.py): their successors carry on.
+            "replaced": outcomes.get(DelphiItem.Outcome.REPLACED, 0),
+            "dropped": outcomes.get(DelphiItem.Outcome.DROPPED, 0),
         },
         "divergent": divergent,
+        "changes": change_log(cycle.pk),
     }
 
 
@@ -735,6 +813,38 @@ def _chart(points: list[tuple[int, float | None]], rounds: int, top: float) -> d
     return {"lines": lines, "dots": dots}
 
 
+def _lineage_of_rounds(cycle: Cycle, rounds: list[Round]) -> tuple[dict[int, int], dict]:
+    """Item → the item of the round before it continues (reword, split), and the changes to note:
+    per item the changes that made it, per ``("ended", item)`` those that replaced or dropped it."""
+    predecessor: dict[int, int] = {}
+    notes: dict = {}
+    changes = cycle_changes(cycle.pk)
+    by_number = {rnd.number: rnd for rnd in rounds}
+    for rnd in rounds:
+        previous = by_number.get(rnd.number - 1)
+        if previous is None:
+            continue
+        item_ids = list(rnd.items.values_list("pk", flat=True))
+        for item_id, origin in origins(
+            cycle_id=cycle.pk, item_ids=item_ids, previous=previous, changes=changes
+        ).items():
+            if not origin.changed:
+                continue
+            if origin.paired is not None:
+                predecessor[item_id] = origin.paired
+            notes[item_id] = [
+                {"kind": c.kind, "label": c.get_kind_display(), "before_round": c.after_round + 1, "reason": c.reason}
+                for c in origin.changes
+            ]
+    for change in changes:
+        for source in change.sources.all():
+            notes.setdefault(("ended", source.pk), []).append(
+                {"kind": change.kind, "label": change.get_kind_display(), "before_round": change.after_round + 1,
+                 "reason": change.reason}
+            )  # fmt: skip
+    return predecessor, notes
+
+
 def convergence(*, cycle: Cycle, is_convener: bool = False) -> dict:
     """Per item, agreement and IQR in every round it was asked (a small chart) with the stability
     rule and the Wilcoxon test of its paired answers against the previous round; per round, the
@@ -764,9 +874,26 @@ def convergence(*, cycle: Cycle, is_convener: bool = False) -> dict:
             "tested": tested and result.n_both > 0,
             "withheld": not shown,
         }
+    # Lineage (workshops/delphi/lineage.py): a reworded item, or a part of a split, continues the
+    # chart of the item it came from, whose own row is then not repeated; a merged or dropped
+    # item's row ends with a note of what became of it.
+    predecessor, notes = _lineage_of_rounds(cycle, rounds)
+    continued = set(predecessor.values())
     rows = []
-    for entry in items.values():
-        cells = entry["cells"]
+    for item_id, entry in items.items():
+        if item_id in continued:
+            continue
+        cells = list(entry["cells"])
+        chain, back = [], predecessor.get(item_id)
+        while back is not None and back not in chain:
+            chain.append(back)
+            earlier = items.get(back)
+            if earlier is not None:
+                cells = [
+                    mine if mine is not None else theirs for mine, theirs in zip(cells, earlier["cells"], strict=True)
+                ]
+            back = predecessor.get(back)
+        entry = {**entry, "cells": cells, "changes": notes.get(item_id, []), "ended": notes.get(("ended", item_id), [])}
         agreement = [(i, c["agreement"] if c else None) for i, c in enumerate(cells)]
         iqr = [(i, c["iqr"] if c else None) for i, c in enumerate(cells)]
         said = [

@@ -231,11 +231,17 @@ def round_proposed_item_ids(*, cycle: Cycle) -> list[int]:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    return list(
+    # Undecided items, less those the convener replaced or dropped since, plus the items the
+    # convener's changes wrote for the next round (workshops/delphi/changes.py).
+    carried = (
         ItemResult.objects.filter(round=last, consensus=False, stable=False)
-        .order_by("item_id")
+        .exclude(item__outcome__in=[DelphiItem.Outcome.REPLACED, DelphiItem.Outcome.DROPPED])
         .values_list("item_id", flat=True)
     )
+    written = DelphiItem.objects.filter(changes_in__cycle=cycle, changes_in__after_round=last.number).exclude(
+        outcome__in=[DelphiItem.Outcome.REPLACED, DelphiItem.Outcome.DROPPED]
+    )
+    return sorted(set(carried) | set(written.values_list("pk", flat=True)))
 
 
 def round_open(

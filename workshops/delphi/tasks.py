@@ -8,6 +8,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from workshops.delphi.aggregation import round_aggregate
+from workshops.delphi.reminders import reminders_send_due
 from workshops.delphi.services import rounds_close_due
 
 
@@ -27,3 +28,10 @@ def aggregate_round(round_id: int) -> dict:
 def close_due_rounds() -> list[int]:
     """Close rounds past their deadline (schedule it, or run ``manage.py close_due_rounds``)."""
     return rounds_close_due()
+
+
+@shared_task(name="workshops.tasks.send_delphi_reminders")
+def send_delphi_reminders() -> int:
+    """Email the reminders that are due (scheduled by beat); safe to run twice or in parallel:
+    each reminder is claimed by a unique row before it is sent (workshops/delphi/reminders.py)."""
+    return reminders_send_due()

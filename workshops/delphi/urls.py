@@ -19,4 +19,7 @@ urlpatterns = [
     path("cycles/<slug:slug>/delphi/convergence/", views.convergence, name="delphi_convergence"),
     path("cycles/<slug:slug>/delphi/appendix/", views.appendix, name="delphi_appendix"),
     path("cycles/<slug:slug>/delphi/appendix.md", views.appendix_markdown, name="delphi_appendix_md"),
+    path("cycles/<slug:slug>/delphi/items/changes/", views.item_changes, name="delphi_item_changes"),
+    path("cycles/<slug:slug>/delphi/reminders/", views.reminder_settings, name="delphi_reminders"),
+    path("delphi/reminders/unsubscribe/<str:token>/", views.reminders_unsubscribe, name="delphi_reminders_unsubscribe"),
 ]

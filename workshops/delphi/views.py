@@ -10,15 +10,17 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from core.pages import login_required, render_page, safe_next
 from core.spreadsheets import cell_safe
 from cycles.access import get_cycle_for_convener, get_cycle_for_member
 from cycles.models import Role
-from workshops.delphi import selectors, services
+from workshops.delphi import changes, reminders, selectors, services
 from workshops.delphi.appendix import methods_appendix
-from workshops.delphi.forms import AppendixForm, DelphiPlanForm, RoundOpenForm
+from workshops.delphi.forms import AppendixForm, DelphiPlanForm, ItemChangeForm, ReminderForm, RoundOpenForm
+from workshops.delphi.lineage import change_log
 from workshops.join.selectors import join_panel_for_round
 from workshops.models import Round
 from workshops.realtime import round_ws_path
@@ -32,6 +34,12 @@ DISCUSSING = "The room is discussing {ref} at {level}."
 DISCUSSING_STOPPED = "No item is being discussed."
 VOTE_SAVED = "Your answer is saved."
 APPENDIX_SAVED = "The methods appendix is saved."
+ITEM_CHANGED = "{kind}: recorded with its reason; round {number} will ask the changed items."
+CHANGE_NOT_SAVED = "Nothing was changed: see the message below."
+CHANGE_UNDONE = "{kind}: undone; the items it replaced go to the next round again."
+REMINDERS_SAVED = "Reminders saved: {label}."
+REMINDERS_OFF = "Reminders are off."
+UNSUBSCRIBED = "You will get no more reminders for “{cycle}”."
 PRESENTER = "workshops/delphi/presenter.html"
 CANT_JUDGE = "cant_judge"  # the form's value for "I can't judge this" (the radio and "Keep my answer")
 
@@ -67,6 +75,7 @@ def delphi_home(request: HttpRequest, slug: str) -> HttpResponse:
         "voting_role_labels": [Role(r).label for r in plan.voting_roles if r in Role.values],
         "can_vote": access.membership is not None and access.role in plan.voting_roles,
         "items_total": selectors.items_count(access.cycle),
+        "reminder_label": reminders.reminder_hours_label(plan.reminder_hours or []),
     }
     return render(request, "workshops/delphi/home.html", context)
 
@@ -147,6 +156,9 @@ def round_open(request: HttpRequest, slug: str) -> HttpResponse:
 def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     view = _round_for_member(request, slug, number)
     grid = selectors.round_grid(view=view, user=request.user)
+    # The reminder email's link: only the items this panellist has not answered yet.
+    if request.GET.get("show") == "unanswered" and view.can_vote:
+        grid = selectors.grid_unanswered(grid)
     context = {
         "cycle": view.round.cycle,
         "access": view.access,
@@ -162,6 +174,8 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         "ws_path": round_ws_path(view.round),
         "voting_role_labels": _voting_role_labels(view.plan),
         "role_label": Role(view.access.role).label if view.access.role in Role.values else "",
+        "unanswered_count": grid["total"] - grid["answered"],
+        "reminders": reminders.round_reminder_panel(rnd=view.round, plan=view.plan) if view.is_convener else None,
     }
     return render(request, "workshops/delphi/round.html", context)
 
@@ -329,8 +343,8 @@ def results_csv(request: HttpRequest, slug: str) -> HttpResponse:
         result = row["result"]
         writer.writerow(
             [
-                cell_safe(row["capability"].ref),
-                cell_safe(row["capability"].statement),
+                cell_safe(row["item"].ref),
+                cell_safe(row["item"].statement),
                 cell_safe(row["role_level"].name),
                 "" if row["value"] is None else row["value"],
                 row["value_label"],
@@ -438,3 +452,93 @@ def appendix_markdown(request: HttpRequest, slug: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{access.cycle.slug}-delphi-methods-appendix.md"'
     return response
+
+
+@login_required
+def item_changes(request: HttpRequest, slug: str) -> HttpResponse:
+    """Change the items before the next round (reword, split, merge, drop, add, each with a reason)
+    and the record of every change so far."""
+    access = get_cycle_for_convener(request, slug)
+    cycle = access.cycle
+    plan = selectors.plan_for(cycle)
+    next_number = changes.next_round_number(cycle)
+    if next_number is not None and next_number > plan.max_rounds:
+        next_number = None
+    carried = selectors.items_by_ids(services.round_proposed_item_ids(cycle=cycle)) if next_number else []
+    options = {
+        "carried": carried,
+        "capabilities": selectors.accepted_capabilities(cycle),
+        "levels": selectors.role_levels(cycle),
+    }
+    if request.method == "POST" and "undo" in request.POST:
+        try:
+            undone = changes.item_change_undo(cycle=cycle, actor=request.user, change_id=request.POST.get("undo"))
+        except services.DelphiError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, CHANGE_UNDONE.format(kind=undone.get_kind_display()))
+        return redirect(reverse("workshops:delphi_item_changes", args=[slug]))
+    if request.method == "POST":
+        form = ItemChangeForm(request.POST, **options)
+        if form.is_valid():
+            try:
+                change = changes.item_change(cycle=cycle, actor=request.user, **form.service_kwargs())
+            except services.DelphiError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, ITEM_CHANGED.format(kind=change.get_kind_display(), number=next_number))
+                return redirect(reverse("workshops:delphi_item_changes", args=[slug]))
+        messages.error(request, CHANGE_NOT_SAVED)
+    else:
+        form = ItemChangeForm(**options)
+    context = {
+        "cycle": cycle,
+        "access": access,
+        "form": form,
+        "next_number": next_number,
+        "current": selectors.current_round(cycle),
+        # Changes since the last round can still be undone (no round has asked them).
+        "undo_after": next_number - 1 if next_number else None,
+        "carried": carried,
+        "log": change_log(cycle.pk),
+    }
+    return render(request, "workshops/delphi/item_changes.html", context)
+
+
+@login_required
+def reminder_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The plan's reminder times (allowed after the plan is locked: they are no rule of the Delphi)."""
+    access = get_cycle_for_convener(request, slug)
+    plan = selectors.plan_for(access.cycle)
+    if request.method == "POST":
+        form = ReminderForm(request.POST)
+        if form.is_valid():
+            plan = reminders.delphi_reminders_update(
+                cycle=access.cycle, actor=request.user, hours=form.cleaned_data["hours"]
+            )
+            label = reminders.reminder_hours_label(plan.reminder_hours)
+            messages.success(
+                request, REMINDERS_SAVED.format(label=f"{label} before the deadline") if label else REMINDERS_OFF
+            )
+            return redirect(_home_url(slug))
+        messages.error(request, "The reminders were not saved: correct the field marked below.")
+    else:
+        form = ReminderForm(initial={"hours": reminders.reminder_hours_text(plan.reminder_hours or [])})
+    context = {"cycle": access.cycle, "access": access, "plan": plan, "form": form}
+    return render(request, "workshops/delphi/reminders.html", context)
+
+
+# The token is the authority (it went to that person's address only), and RFC 8058 one-click
+# unsubscribe has mail clients POST here without a page, so without a CSRF token. GET only asks.
+@csrf_exempt
+def reminders_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Stop a cycle's reminders, from the link in a reminder: no sign-in needed."""
+    found = reminders.unsubscribe_read(token)
+    context = {"found": found, "token": token, "done": False}
+    if found is not None and request.method == "POST":
+        reminders.reminders_unsubscribe(token=token)
+        context["done"] = True
+    elif found is not None:
+        context["done"] = reminders.is_unsubscribed(cycle_id=found[0].pk, user_id=found[1].pk)
+    status = HTTPStatus.OK if found is not None else HTTPStatus.BAD_REQUEST
+    return render(request, "workshops/delphi/unsubscribe.html", context, status=status)

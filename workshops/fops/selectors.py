@@ -118,14 +118,18 @@ def fop_proposal_inputs(*, cycle: Cycle) -> list[RoleLevelNeeds]:
         "capability_id", "supplychainpartner_id"
     ):
         partners[cap_id].append(partner_id)
-    by_level: dict[int, list[DelphiItem]] = defaultdict(list)
+    # One entry per capability and level: the parts of an item split between rounds each carry a
+    # consensus, and the capability needs the higher of them.
+    by_level: dict[int, dict[int, DelphiItem]] = defaultdict(dict)
     levels: dict[int, RoleLevel] = {}
     for item in items:
-        by_level[item.role_level_id].append(item)
+        kept = by_level[item.role_level_id].get(item.capability_id)
+        if kept is None or item.consensus_value > kept.consensus_value:
+            by_level[item.role_level_id][item.capability_id] = item
         levels[item.role_level_id] = item.role_level
     result = []
     for level_id in sorted(levels, key=lambda i: (levels[i].order, i)):
-        caps = sorted(by_level[level_id], key=lambda it: natural_key(it.capability.ref))
+        caps = sorted(by_level[level_id].values(), key=lambda it: natural_key(it.capability.ref))
         result.append(
             RoleLevelNeeds(
                 role_level_id=level_id,
@@ -149,11 +153,11 @@ def consensus_for(*, cycle: Cycle, role_level_id: int | None) -> dict[int, int]:
     """Capability id -> consensus proficiency at a role level (empty without a role level)."""
     if role_level_id is None:
         return {}
-    return dict(
-        DelphiItem.objects.filter(cycle=cycle, role_level_id=role_level_id, consensus_value__isnull=False).values_list(
-            "capability_id", "consensus_value"
-        )
-    )
+    rows = DelphiItem.objects.filter(cycle=cycle, role_level_id=role_level_id, consensus_value__isnull=False)
+    consensus: dict[int, int] = {}
+    for capability_id, value in rows.values_list("capability_id", "consensus_value"):
+        consensus[capability_id] = max(value, consensus.get(capability_id, value))  # split parts: the higher
+    return consensus
 
 
 def has_consensus(*, cycle: Cycle) -> bool:

@@ -72,7 +72,7 @@ def test_the_appendix_fills_every_item_the_data_can(personas, simulated):
         "Movement since round 1:",
         "Wilcoxon signed-rank W =",
         "“can't judge” answers",
-        "Items were not reworded, split or merged",
+        "No item was reworded, split, merged, dropped or added between rounds.",
         "The Delphi stopped after round 3",
         "scipy 1.17.1",
         "Individual answers were visible to the convener only",
