@@ -1,5 +1,5 @@
 # The image runs exactly what `make services` runs — migrate, collectstatic, then Procfile.services
-# under honcho (two daphne servers, a Celery worker, Celery beat) — through the same Makefile
+# under honcho (two uvicorn servers, a Celery worker, Celery beat) — through the same Makefile
 # target without the install step: `make serve-services`. compose.yaml adds PostgreSQL and Redis.
 # Not built in this project's CI (its machines have no container runtime): keep it this small.
 FROM python:3.11-slim-bookworm

@@ -41,7 +41,7 @@ serve: install
 
 # Services mode: one command once DATABASE_URL (PostgreSQL) and REDIS_URL are set. It migrates,
 # collects the static files (compressed, under cache-busted names, served by WhiteNoise) and starts
-# Procfile.services with honcho: two daphne servers on PORT and PORT2, a Celery worker and beat.
+# Procfile.services with honcho: two uvicorn servers on PORT and PORT2, a Celery worker and beat.
 # Ctrl-C stops all four. The Dockerfile runs `serve-services`: the same steps without the install.
 PORT2 ?= 8001
 services: install

@@ -1,10 +1,12 @@
 """Scale runs of the live Delphi: bench/delphi_load.py against one and two ASGI servers.
 
 Starts everything it measures on its own (the fault tests' harness): a Redis server on a spare
-port, a PostgreSQL database of its own (created, migrated, dropped at the end), and 1 or 2 daphne
+port, a PostgreSQL database of its own (created, migrated, dropped at the end), and 1 or 2 ASGI server
 processes sharing the Redis channel layer. Then runs bench/delphi_load.py with the clients spread
-over the servers, and adds what the load cost each component: daphne CPU seconds, Redis commands,
-PostgreSQL transactions, and broadcast frames per vote.
+over the servers, and adds what the load cost each component: server CPU seconds (the server
+processes and their children, from the kernel's accounting in /proc), Redis commands, PostgreSQL
+transactions, and frames per vote. ``--server-kind daphne,uvicorn`` runs each size on both
+servers, one after the other, side by side.
 
     .venv/bin/python bench/scale.py --clients 200,500,1000 --servers 1,2
 
@@ -36,6 +38,28 @@ from tests.faults.services import (  # noqa: E402
     spare_port,
 )
 
+#: The ASGI servers a run can use. uvicorn with uvloop and httptools, per-message compression off
+#: (compressing every broadcast frame costs more CPU than the bytes it saves on a local network),
+#: and daphne's 1 MiB message limit (workshops.realtime.SERVER_MAX_MESSAGE_BYTES).
+UVICORN_ARGS = [
+    "--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--ws-per-message-deflate", "false",
+    "--ws-max-size", "1048576", "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+]  # fmt: skip
+
+
+def server_process(kind: str, *, name: str, port: int, env: dict[str, str], log_dir: Path):
+    server = daphne_process(name=name, port=port, env=env, log_dir=log_dir)
+    if kind == "daphne":
+        # A saturated server answers handshakes late; daphne's default 5 s drops them (see
+        # docs/benchmarks.md, Delphi), so give them 30 s as a production deployment would.
+        server.argv[-1:-1] = ["--websocket_connect_timeout", "30"]
+    elif kind == "uvicorn":
+        server.argv = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+        server.argv += UVICORN_ARGS
+    else:
+        raise SystemExit(f"--server-kind {kind!r}: choose daphne or uvicorn")
+    return server
+
 
 def process_env(db_url: str, redis_url: str, app: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
@@ -53,19 +77,43 @@ def process_env(db_url: str, redis_url: str, app: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             # The live path never embeds: no model in the servers, so its CPU is the votes' alone.
             "MATCHING_PRELOAD": "false",
+            # Pages are not what this measures: serve static files without collectstatic's manifest.
+            "STATIC_MANIFEST": "false",
         }
     )
     return env
 
 
+def _stat(pid: int) -> list[str] | None:
+    try:
+        # Fields after the command name, which may itself hold spaces or parentheses.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live descendant (a server's workers or reloader children)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children so far (from /proc)."""
-    total = 0.0
-    with contextlib.suppress(FileNotFoundError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = sum(int(x) for x in fields[11:15])
-        total = ticks / os.sysconf("SC_CLK_TCK")
-    return total
+    """User + system CPU of a process tree so far, from the kernel's accounting (/proc/<pid>/stat:
+    utime, stime, and cutime + cstime of children already reaped)."""
+    ticks = 0
+    for member in process_tree(pid):
+        if (fields := _stat(member)) is not None:
+            ticks += sum(int(x) for x in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def redis_commands(port: int) -> int:
@@ -78,7 +126,7 @@ def pg_commits(db: FaultDatabase) -> int:
     return int(db.scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"))
 
 
-def one_run(*, servers: int, clients: int, args, workdir: Path) -> dict:
+def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "daphne") -> dict:
     db = FaultDatabase(log_dir=workdir)
     redis_port = spare_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
@@ -91,15 +139,13 @@ def one_run(*, servers: int, clients: int, args, workdir: Path) -> dict:
         for index in range(servers):
             port = spare_port()
             ports.append(port)
-            daphne = daphne_process(
-                name=f"daphne-{servers}-{clients}-{index + 1}",
+            daphne = server_process(
+                kind,
+                name=f"{kind}-{servers}-{clients}-{index + 1}",
                 port=port,
-                env=process_env(db.url, redis_url, f"scale-daphne-{index + 1}"),
+                env=process_env(db.url, redis_url, f"scale-{kind}-{index + 1}"),
                 log_dir=workdir,
             )
-            # A saturated server answers handshakes late; daphne's default 5 s drops them (see
-            # docs/benchmarks.md, Delphi), so give them 30 s as a production deployment would.
-            daphne.argv[-1:-1] = ["--websocket_connect_timeout", "30"]
             daphne.start()
             daphnes.append(daphne)
         urls = ",".join(f"http://127.0.0.1:{port}" for port in ports)
@@ -123,10 +169,11 @@ def one_run(*, servers: int, clients: int, args, workdir: Path) -> dict:
         messages = _number(r"(\d+) messages received by clients", out)
         errors = sum(d.log_text().count("Traceback") for d in daphnes)
         return {
+            "kind": kind,
             "servers": servers,
             "clients": clients,
             "output": out.strip(),
-            "daphne_cpu_s": after[0] - before[0],
+            "server_cpu_s": after[0] - before[0],
             "redis_commands": after[1] - before[1],
             "pg_commits": after[2] - before[2],
             "acked": acked,
@@ -164,25 +211,30 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.5)
     parser.add_argument("--ramp", type=float, default=10.0)
     parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("--server-kind", default="daphne", help="daphne, uvicorn or both: daphne,uvicorn")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
     print(f"logs in {workdir}")
     for servers in [int(x) for x in args.servers.split(",")]:
         for clients in [int(x) for x in args.clients.split(",")]:
-            r = one_run(servers=servers, clients=clients, args=args, workdir=workdir)
-            per_vote = max(r["acked"], 1)
-            print(f"\n=== {servers} daphne process(es), {clients} clients")
-            print(r["output"])
-            print(
-                f"cost per acknowledged vote: daphne CPU {1000 * r['daphne_cpu_s'] / per_vote:.2f} ms, "
-                f"Redis commands {r['redis_commands'] / per_vote:.1f}, PostgreSQL commits {r['pg_commits'] / per_vote:.2f}, "
-                f"frames to clients {r['messages'] / per_vote:.1f}"
-            )
-            print(
-                f"daphne CPU {r['daphne_cpu_s']:.1f} s over {r['wall_s']:.1f} s wall; server tracebacks "
-                f"{r['server_tracebacks']}; load average {r['load'][0]:.1f}"
-            )
-            sys.stdout.flush()
+            for kind in args.server_kind.split(","):
+                report(one_run(servers=servers, clients=clients, args=args, workdir=workdir, kind=kind))
+
+
+def report(r: dict) -> None:
+    per_vote = max(r["acked"], 1)
+    print(f"\n=== {r['servers']} {r['kind']} process(es), {r['clients']} clients")
+    print(r["output"])
+    print(
+        f"cost per acknowledged vote: Redis commands {r['redis_commands'] / per_vote:.1f}, "
+        f"PostgreSQL commits {r['pg_commits'] / per_vote:.2f}, frames to clients {r['messages'] / per_vote:.1f}"
+    )
+    print(f"server CPU per vote: {1000 * r['server_cpu_s'] / per_vote:.2f} ms")
+    print(
+        f"server CPU {r['server_cpu_s']:.1f} s over {r['wall_s']:.1f} s wall; server tracebacks "
+        f"{r['server_tracebacks']}; load average {r['load'][0]:.1f}"
+    )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -16,20 +16,31 @@
   disagree. Broadcasts go out after the surrounding transaction commits (a client must never see
   something the database later rolls back) and are best-effort: a page that missed one reloads
   its state over HTTP or from a snapshot.
+* **Process groups** (``process_groups()``): a consumer with many sockets per group (the live
+  round) joins its group once per server process instead of once per socket. The process has one
+  channel-layer channel, added to each group that has a local socket; one receive loop reads it
+  and writes each group message to the group's local sockets. A broadcast to 1,000 screens on two
+  servers is then two channel-layer messages, not 1,000 (each with its own queue, futures and
+  receive loop in channels-redis).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+import weakref
 from functools import cache
 
 from asgiref.sync import async_to_sync
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, path
 from django.urls.resolvers import RegexPattern
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +216,7 @@ def _send_now(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(group, group_message(group, message))
     except Exception:  # noqa: BLE001 - a broadcast is best-effort; the database already holds the truth
         logger.exception("Broadcast to %s failed", group)
 
@@ -213,3 +224,147 @@ def _send_now(group: str, message: dict) -> None:
 def send_after_commit(group: str, message: dict) -> None:
     """Send ``message`` (with a ``type`` naming the consumer handler) to ``group`` once committed."""
     transaction.on_commit(lambda: _send_now(group, message))
+
+
+# --- Process groups ---------------------------------------------------------------------------
+
+#: A group's membership in channels-redis expires (``group_expiry``, a day by default): a process
+#: whose sockets stay in a room that long adds its channel again.
+_REJOIN_AFTER = 3600.0
+
+
+class ProcessGroups:
+    """This process's sockets per group, fed by one channel-layer channel and one receive loop.
+
+    One per event loop and channel layer (a server has one of each; tests get a fresh loop and
+    layer per test). The receive loop runs while any group has a local socket. A socket joins with
+    ``join`` (the process's channel is in the group when it returns: register first, then load the
+    state) and is *held* until ``release``: messages for it wait, so the snapshot it is sent first
+    is never overtaken by an event. Delivery to each socket is best-effort, as every broadcast is.
+    """
+
+    def __init__(self, layer, loop: asyncio.AbstractEventLoop):
+        self.layer = layer
+        self.loop = loop
+        self.channel: str | None = None
+        self.sockets: dict[str, set] = {}
+        self.joined_at: dict[str, float] = {}
+        self.held: dict[object, list[dict]] = {}
+        self.receiver: asyncio.Task | None = None
+        self._channel_lock = asyncio.Lock()
+
+    async def join(self, group: str, consumer) -> None:
+        async with self._channel_lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+        self.held[consumer] = []
+        local = self.sockets.setdefault(group, set())
+        local.add(consumer)
+        if group not in self.joined_at or time.monotonic() - self.joined_at[group] > _REJOIN_AFTER:
+            self.joined_at[group] = time.monotonic()
+            try:
+                await self.layer.group_add(group, self.channel)
+            except BaseException:
+                self.joined_at.pop(group, None)
+                self._forget(group, consumer)
+                raise
+        if self.receiver is None or self.receiver.done():
+            self.receiver = self.loop.create_task(self._receive())
+
+    async def release(self, consumer) -> None:
+        """Deliver what arrived for ``consumer`` while it was held, then deliver as it comes."""
+        while self.held.get(consumer):
+            await self._deliver_one(consumer, self.held[consumer].pop(0))
+        self.held.pop(consumer, None)
+
+    async def leave(self, group: str, consumer) -> None:
+        self._forget(group, consumer)
+        if group not in self.sockets and self.joined_at.pop(group, None) is not None:
+            try:
+                await self.layer.group_discard(group, self.channel)
+            except Exception:  # noqa: BLE001 - a stale membership only costs a message nobody reads
+                logger.warning("Leaving group %s failed", group, exc_info=True)
+        if not self.sockets and self.receiver is not None:
+            # The channel ends with its receive loop (the pub/sub layer unsubscribes it when the
+            # receive is cancelled): the next socket starts with a new one.
+            self.receiver.cancel()
+            self.receiver = None
+            self.channel = None
+            self.joined_at.clear()
+
+    def _forget(self, group: str, consumer) -> None:
+        self.held.pop(consumer, None)
+        local = self.sockets.get(group)
+        if local is not None:
+            local.discard(consumer)
+            if not local:
+                del self.sockets[group]
+
+    def local_sockets(self, group: str) -> int:
+        return len(self.sockets.get(group, ()))
+
+    async def _receive(self) -> None:
+        backoff = 0.1
+        while self.sockets:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except RedisTimeoutError:
+                # redis-py 8 reads with a 5 s timeout, the time channels-redis blocks in BZPOPMIN
+                # on an idle channel: on a quiet room the read may time out first. Nothing is
+                # lost (nothing was there to read); wait again. (Per-socket receive loops died of
+                # this: tests/faults/test_broadcast_once.py.)
+                continue
+            except Exception:  # noqa: BLE001 - Redis restarting
+                logger.warning("Receiving group messages failed; retrying in %.1f s", backoff, exc_info=True)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                await self._rejoin()
+                continue
+            backoff = 0.1
+            await self._deliver(message)
+
+    async def _rejoin(self) -> None:
+        # A restarted Redis may have lost the memberships: add the channel to every group again
+        # (idempotent). Messages sent meanwhile are lost; the broadcaster retries, clients resync.
+        for group in list(self.sockets):
+            try:
+                await self.layer.group_add(group, self.channel)
+                self.joined_at[group] = time.monotonic()
+            except Exception:  # noqa: BLE001
+                return
+
+    async def _deliver(self, message: dict) -> None:
+        group = message.get("group")
+        for consumer in list(self.sockets.get(group, ())):
+            held = self.held.get(consumer)
+            if held is not None:
+                held.append(message)
+            else:
+                await self._deliver_one(consumer, message)
+
+    async def _deliver_one(self, consumer, message: dict) -> None:
+        try:
+            await getattr(consumer, get_handler_name(message))(message)
+        except Exception:  # noqa: BLE001 - one closed socket must not keep the others waiting
+            logger.debug("Delivering %s to a closed socket failed", message.get("type"), exc_info=True)
+
+
+_process_groups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def process_groups() -> ProcessGroups:
+    """This process's ``ProcessGroups`` (for the running event loop and the current channel layer)."""
+    loop = asyncio.get_running_loop()
+    layer = get_channel_layer()
+    hub = _process_groups.get(loop)
+    if hub is None or hub.layer is not layer:
+        hub = _process_groups[loop] = ProcessGroups(layer, loop)
+    return hub
+
+
+def group_message(group: str, message: dict) -> dict:
+    """``message`` as sent to ``group``: it names its group, so a process delivers it to that
+    group's sockets (a process's one channel is in every group it has sockets in)."""
+    return {**message, "group": group}

@@ -1,7 +1,7 @@
 """`make services` brings up a working deployment on this machine's PostgreSQL and Redis.
 
 The test runs the real target (`make services`, not a copy of its steps) in a database of its own
-(created and dropped here) and a Redis database number other than 0, then, through the two daphne
+(created and dropped here) and a Redis database number other than 0, then, through the two uvicorn
 servers it started: three panellists vote over websockets (spread over both servers), the convener
 closes the round and the Celery worker aggregates it, a page's stylesheets and scripts load under
 their cache-busted names (compressed, cached for a year), /healthz is 200 with a worker heartbeat
@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,13 +52,14 @@ def _conninfo(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """Status, headers (looked up case-insensitively: uvicorn sends them in lower case) and body."""
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 class Services:
@@ -106,7 +108,13 @@ class Services:
         return self.proc.wait(timeout=timeout)
 
     def kill(self) -> None:
-        if self.proc is not None and self.group_alive():
+        """After a failure: Ctrl-C first (honcho passes it on to the processes it started, which run
+        in groups of their own), then SIGKILL whatever is left of the group."""
+        if self.proc is None or not self.group_alive():
+            return
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+            self.ctrl_c(timeout=30)
+        if self.group_alive():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
 

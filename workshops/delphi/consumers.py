@@ -3,6 +3,10 @@
 Thin: authenticate from the session (``scope["user"]``), authorise through a selector, join the
 round's group *before* loading the snapshot (so no event falls between the two), then turn
 client messages into ``vote_cast`` calls and group events into client messages.
+
+A socket has no channel-layer channel of its own: the round's group events reach this process
+once, through ``workshops.realtime.process_groups()``, which calls the handlers below for each of
+its sockets of the round (a room of 1,000 screens is otherwise 1,000 receive loops on Redis).
 """
 
 from __future__ import annotations
@@ -98,11 +102,14 @@ def _db(func):
 
 
 class RoundConsumer(realtime.JsonFrameConsumer):
+    # No channel per socket (and so no receive loop per socket on the channel layer): group events
+    # come from the process's one subscription (process_groups), client frames from the server.
+    channel_layer_alias = None
+
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, which costs a hop to
-        # the sync thread per message: with 200 screens that is 200 hops per broadcast. Group
-        # events here never touch the database, and every database call of this consumer goes
-        # through database_sync_to_async, which closes stale connections on its own thread.
+        # the sync thread per message. Every database call of this consumer goes through
+        # database_sync_to_async, which closes stale connections on its own thread.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -124,15 +131,20 @@ class RoundConsumer(realtime.JsonFrameConsumer):
         self.group = round_group(self.round_id)
         register_loop(asyncio.get_running_loop())
         # Register for events first, then load the state: a change in between arrives as an
-        # event with a higher sequence than the snapshot's, never not at all.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        # event with a higher sequence than the snapshot's, never not at all. Events are held
+        # until the snapshot is sent, so the snapshot is always the socket's first frame.
+        self.groups_hub = realtime.process_groups()
+        await self.groups_hub.join(self.group, self)
         await self.accept()
-        await self._send_snapshot()
+        try:
+            await self._send_snapshot()
+        finally:
+            await self.groups_hub.release(self)
 
     async def disconnect(self, code):
         group = getattr(self, "group", None)
         if group:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await self.groups_hub.leave(group, self)
 
     async def _send_snapshot(self):
         await self.send_json(await _db(round_snapshot)(view=self.view, user=self.user))
@@ -170,12 +182,13 @@ class RoundConsumer(realtime.JsonFrameConsumer):
     # Group events (sent by workshops.delphi.realtime) ------------------------------------------
 
     async def round_state(self, event):
+        # A distribution is None when this viewer may not see it, or its counts did not change
+        # since the last broadcast. The public one is already without items below the anonymity
+        # floor (realtime.py applies public_quorum).
         await self.send(text_data=event["progress"])
-        if self.is_convener:
-            await self.send(text_data=event["distribution_all"])
-        elif event["distribution_public"] is not None:
-            # Already without items below the anonymity floor (realtime.py applies public_quorum).
-            await self.send(text_data=event["distribution_public"])
+        distribution = event["distribution_all"] if self.is_convener else event["distribution_public"]
+        if distribution is not None:
+            await self.send(text_data=distribution)
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])

@@ -13,6 +13,12 @@ interval. A short Redis lease per round (``SET NX PX interval``) lets one proces
 interval; a process that finds the lease taken tries again when it expires, and skips the send
 if the state it reads is the one already broadcast (a digest kept beside the lease).
 
+The interval grows with the room: ``DELPHI_PROGRESS_INTERVAL`` up to ``ROOM_SCREENS_PER_INTERVAL``
+eligible panellists, proportionally longer above (at most ``MAX_INTERVAL_FACTOR`` times), so the
+frames a vote costs stay bounded however many screens watch. A distribution whose counts did not
+change since the round's last broadcast is not sent again (the digests of what was sent are kept
+beside the lease, per part).
+
 Broadcasts are best-effort: a failure is logged and never reaches the vote that caused it; a
 client that missed messages asks for a snapshot (``resync``).
 """
@@ -32,9 +38,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import InterfaceError, OperationalError, connection
 
-from workshops.realtime import group_name, send_after_commit
+from workshops.realtime import group_message, group_name, send_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +53,16 @@ def round_group(round_id: int) -> str:
     return group_name(GROUP_KIND, round_id)
 
 
-def _interval() -> float:
-    return float(settings.DELPHI_PROGRESS_INTERVAL)
+#: Up to this many eligible panellists a round is broadcast every DELPHI_PROGRESS_INTERVAL.
+ROOM_SCREENS_PER_INTERVAL = 100
+MAX_INTERVAL_FACTOR = 5
+_room_size: dict[int, int] = {}
+
+
+def _interval(round_id: int | None = None) -> float:
+    base = float(settings.DELPHI_PROGRESS_INTERVAL)
+    screens = _room_size.get(round_id, 0) if round_id is not None else 0
+    return base * min(max(screens / ROOM_SCREENS_PER_INTERVAL, 1.0), MAX_INTERVAL_FACTOR)
 
 
 def round_state_messages(round_id: int) -> list[dict]:
@@ -61,14 +76,13 @@ def round_state_messages(round_id: int) -> list[dict]:
     progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     progress["revealed"] = rnd.results_revealed
     quorum = public_quorum(plan)  # never fewer answers than the anonymity floor
-    # One group message carries both progress and distributions (half the channel-layer traffic);
-    # each consumer turns it into the frames its viewer may see.
     # One group message carries progress and distributions, already encoded (one json.dumps per
     # broadcast instead of one per screen); each consumer forwards the frames its viewer may see.
     distribution = {"type": "distribution", "round": rnd.pk, "sequence": progress["sequence"]}
     items_all = {str(k): v for k, v in counts.items() if sum(v) > 0}
     items_public = {str(k): v for k, v in counts.items() if sum(v) >= quorum}
     public = distributions_visible(rnd=rnd, plan=plan, is_convener=False)
+    _room_size[round_id] = progress["panellists"]["eligible"]
     messages = [
         {
             "type": "round.state",
@@ -119,7 +133,7 @@ def announce_round_change(round_id: int) -> None:
         if batch is not None:
             batch.add(round_id)
             return
-        interval = _interval()
+        interval = _interval(round_id)
         loop = _loop
         if interval > 0 and loop is not None and loop.is_running():
             # A fresh context: the caller's (a sync_to_async worker) must not leak into the flush task.
@@ -185,11 +199,33 @@ def _shared_redis():
 def _keys(round_id: int) -> tuple[str, str]:
     # The database name keeps separate installations (and test databases) on one Redis apart.
     base = f"delphi:broadcast:{settings.DATABASES['default'].get('NAME')}:{round_id}"
-    return f"{base}:lease", f"{base}:digest"
+    return f"{base}:lease", f"{base}:sent"
 
 
-def _digest(messages: list[dict]) -> str:
-    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+_DISTRIBUTIONS = ("distribution_all", "distribution_public")
+# Without Redis (one process) the digests of what was sent stay in this process.
+_sent_here: dict[int, dict[str, str]] = {}
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _part_digests(messages: list[dict]) -> dict[str, str]:
+    """Digests of the broadcast's parts: everything but the distributions, and each distribution's
+    counts (its sequence left out: a vote elsewhere must not make unchanged counts look new)."""
+    state = messages[0]
+    digests = {"state": _digest([{k: v for k, v in m.items() if k not in _DISTRIBUTIONS} for m in messages])}
+    for key in _DISTRIBUTIONS:
+        if state.get(key) is not None:
+            digests[key] = _digest(json.loads(state[key])["items"])
+    return digests
+
+
+def _sent_digests(client, round_id: int) -> dict[str, str]:
+    if client is None:
+        return _sent_here.get(round_id, {})
+    return {k.decode(): v.decode() for k, v in client.hgetall(_keys(round_id)[1]).items()}
 
 
 def _claim_and_read(round_id: int, interval: float) -> tuple[list[dict], float]:
@@ -199,23 +235,39 @@ def _claim_and_read(round_id: int, interval: float) -> tuple[list[dict], float]:
     ``([], 0)``: the state is the one another process already sent; nothing to do.
     """
     client = _shared_redis()
-    if client is None:
-        return _read_round_state(round_id), 0.0
-    lease, digest_key = _keys(round_id)
-    if not client.set(lease, os.getpid(), nx=True, px=max(int(interval * 1000), 1)):
-        remaining = client.pttl(lease)
-        return [], max(remaining, 1) / 1000 if remaining > 0 else 0.001
+    if client is not None:
+        lease = _keys(round_id)[0]
+        if not client.set(lease, os.getpid(), nx=True, px=max(int(interval * 1000), 1)):
+            remaining = client.pttl(lease)
+            return [], max(remaining, 1) / 1000 if remaining > 0 else 0.001
     messages = _read_round_state(round_id)
-    if client.get(digest_key) == _digest(messages).encode():
+    digests = _part_digests(messages)
+    sent = _sent_digests(client, round_id)
+    if sent.get("state") == digests["state"]:
         return [], 0.0
+    state = messages[0]
+    for key in _DISTRIBUTIONS:
+        if key in digests and sent.get(key) == digests[key]:
+            state[key] = None  # the screens already show these counts
+    state["digests"] = digests
     return messages, 0.0
 
 
 def _remember_sent(round_id: int, messages: list[dict], interval: float) -> None:
     # Only after the send succeeded: a failed send is retried and must not then be skipped.
+    if not messages:
+        return
+    digests = messages[0].get("digests") or _part_digests(messages)
     client = _shared_redis()
-    if client is not None and messages:
-        client.set(_keys(round_id)[1], _digest(messages), ex=max(60, int(interval * 20)))
+    if client is None:
+        _sent_here[round_id] = digests
+        return
+    key = _keys(round_id)[1]
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(key, mapping=digests)
+    pipe.expire(key, max(60, int(interval * 20)))
+    pipe.execute()
 
 
 async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
@@ -223,7 +275,7 @@ async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
     _pending.discard(round_id)
     _last_sent[round_id] = loop.time()
     try:
-        interval = _interval()
+        interval = _interval(round_id)
         messages, retry_in = await database_sync_to_async(_claim_and_read)(round_id, interval)
         if retry_in > 0:
             # Another process is broadcasting this round: ours follows once its lease ends, and
@@ -232,10 +284,12 @@ async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
             return
         layer = get_channel_layer()
         for message in messages:
-            await layer.group_send(round_group(round_id), message)
+            await layer.group_send(round_group(round_id), group_message(round_group(round_id), message))
         if messages:
             await sync_to_async(_remember_sent, thread_sensitive=False)(round_id, messages, interval)
         _failures.pop(round_id, None)
+    except ObjectDoesNotExist:
+        _failures.pop(round_id, None)  # the round was deleted: no screen is left to tell
     except Exception:  # noqa: BLE001
         logger.exception("Broadcasting round %s failed", round_id)
         # Nothing else may change in the round for a while, so a lost broadcast would leave every
@@ -243,7 +297,7 @@ async def _flush(loop: asyncio.AbstractEventLoop, round_id: int) -> None:
         failures = _failures.get(round_id, 0) + 1
         if failures <= _FLUSH_RETRIES:
             _failures[round_id] = failures
-            _schedule(loop, round_id, _interval() * 2**failures)
+            _schedule(loop, round_id, _interval(round_id) * 2**failures)
         else:
             _failures.pop(round_id, None)
 

@@ -475,33 +475,24 @@ def vote_cast(
         raise DelphiError("invalid_rationale", RATIONALE_TOO_LONG.format(limit=RATIONALE_LIMIT))
     now = now or timezone.now()
 
-    rnd = _vote_context(round_id=int(round_id), panellist_pk=panellist.pk, item_id=item_id, client_id=client_id)
-    if rnd is None:
-        raise DelphiError("not_found", ROUND_NOT_FOUND)
-    round_pk = rnd["pk"]
-    if rnd["role"] is None:
-        raise DelphiError("not_a_member", NOT_A_MEMBER)
-    if rnd["role"] not in (rnd["cycle__delphi_plan__voting_roles"] or []):
-        raise DelphiError("not_a_voter", NOT_A_VOTER)
-    if rnd["receipt_id"] is not None:
-        return _ack(VoteReceipt.objects.get(pk=rnd["receipt_id"]))
-    if cant_judge and not rnd["allow_cant_judge"]:
-        raise DelphiError("cant_judge_not_allowed", CANT_JUDGE_NOT_ALLOWED)
-    if rnd["status"] != Round.Status.OPEN:
-        raise DelphiError("round_closed", ROUND_NOT_OPEN)
-    if rnd["deadline"] is not None and rnd["deadline"] <= now:
-        round_close_if_due(round_id=round_pk, now=now)
-        raise DelphiError("round_closed", ROUND_NOT_OPEN)
-    if not rnd["in_round"]:
-        raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
-
+    vote = {
+        "round": int(round_id), "user": panellist.pk, "item": item_id, "value": value, "cant_judge": cant_judge,
+        "rationale": rationale, "client": client_id, "now": now,
+    }  # fmt: skip
     try:
-        with transaction.atomic():
-            sequence = _store_vote(round_pk, panellist.pk, item_id, value, cant_judge, rationale, client_id, now)
+        if connection.vendor == "postgresql":
+            round_pk, sequence = _cast_in_one_statement(vote)
+        else:
+            rnd = _vote_context(round_id=vote["round"], panellist_pk=panellist.pk, item_id=item_id, client_id=client_id)
+            round_pk = _refused_or_pk(rnd, cant_judge=cant_judge, now=now)
+            with transaction.atomic():
+                sequence = _store_vote(round_pk, panellist.pk, item_id, value, cant_judge, rationale, client_id, now)
+    except _AlreadyAcknowledged as done:
+        return _ack(done.receipt)
     except IntegrityError:
         # The same client id raced itself (a resend while the first was in flight, perhaps on
         # another server): answer with the acknowledgement that won.
-        receipt = _receipt(round_pk, panellist.pk, client_id) if client_id else None
+        receipt = _receipt(vote["round"], panellist.pk, client_id) if client_id else None
         if receipt is None:
             raise
         return _ack(receipt)
@@ -534,6 +525,10 @@ def _vote_context(*, round_id: int, panellist_pk: int, item_id: int, client_id: 
             [panellist_pk, Membership.Status.ACTIVE.value, item_id, panellist_pk, client_id or "", round_id],
         )
         row = cursor.fetchone()
+    return _context_from_row(row, client_id)
+
+
+def _context_from_row(row, client_id: str) -> dict | None:
     if row is None:
         return None
     pk, status, deadline, roles, allow_cant_judge, role, in_round, receipt_id = row
@@ -553,6 +548,104 @@ def _vote_context(*, round_id: int, panellist_pk: int, item_id: int, client_id: 
         "in_round": bool(in_round),
         "receipt_id": receipt_id if client_id else None,
     }
+
+
+class _AlreadyAcknowledged(Exception):  # noqa: N818 - control flow, not an error
+    def __init__(self, receipt: VoteReceipt):
+        self.receipt = receipt
+
+
+def _refused_or_pk(rnd: dict | None, *, cant_judge: bool, now) -> int:
+    """The round's pk if the vote may be stored; otherwise the refusal (or the receipt of this
+    client id, as ``_AlreadyAcknowledged``), in the one order both database paths answer in."""
+    if rnd is None:
+        raise DelphiError("not_found", ROUND_NOT_FOUND)
+    round_pk = rnd["pk"]
+    if rnd["role"] is None:
+        raise DelphiError("not_a_member", NOT_A_MEMBER)
+    if rnd["role"] not in (rnd["cycle__delphi_plan__voting_roles"] or []):
+        raise DelphiError("not_a_voter", NOT_A_VOTER)
+    if rnd["receipt_id"] is not None:
+        raise _AlreadyAcknowledged(VoteReceipt.objects.get(pk=rnd["receipt_id"]))
+    if cant_judge and not rnd["allow_cant_judge"]:
+        raise DelphiError("cant_judge_not_allowed", CANT_JUDGE_NOT_ALLOWED)
+    if rnd["status"] != Round.Status.OPEN:
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    if rnd["deadline"] is not None and rnd["deadline"] <= now:
+        round_close_if_due(round_id=round_pk, now=now)
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    if not rnd["in_round"]:
+        raise DelphiError("item_not_in_round", ITEM_NOT_IN_ROUND)
+    return round_pk
+
+
+# PostgreSQL: the whole vote in one statement, so one round trip and one commit. The checks of
+# _VOTE_CONTEXT, then the sequence bump, the upsert and the receipt as data-modifying CTEs that
+# run only when every check passed: each selects FROM ``bump``, which is empty otherwise. The bump
+# takes the round's row lock first (the upsert reads its sequence), so concurrent votes queue on
+# one lock in one order, and a close that committed first makes it match nothing, as in
+# _store_vote. The statement's own row says why nothing was written (``_refused_or_pk``). A
+# resend racing itself fails on the receipt's unique constraint and rolls the statement back.
+_CAST = (
+    "WITH ctx AS ("  # noqa: S608 - table names from the models, every value bound
+    " SELECT r.id, r.status, r.deadline, p.voting_roles, p.allow_cant_judge,"
+    f" (SELECT m.role FROM {Membership._meta.db_table} m WHERE m.cycle_id = r.cycle_id AND m.user_id = %(user)s"
+    "  AND m.status = %(active)s LIMIT 1) AS role,"
+    f" EXISTS (SELECT 1 FROM {Round.items.through._meta.db_table} ri WHERE ri.round_id = r.id"
+    "  AND ri.delphiitem_id = %(item)s) AS in_round,"
+    f" (SELECT vr.id FROM {VoteReceipt._meta.db_table} vr WHERE vr.round_id = r.id AND vr.panellist_id = %(user)s"
+    "  AND vr.client_id = %(client)s AND %(client)s <> '' LIMIT 1) AS receipt_id"
+    f" FROM {Round._meta.db_table} r LEFT JOIN {DelphiPlan._meta.db_table} p ON p.cycle_id = r.cycle_id"
+    " WHERE r.id = %(round)s"
+    "), bump AS ("
+    f" UPDATE {Round._meta.db_table} r SET sequence = r.sequence + 1 FROM ctx"
+    " WHERE r.id = ctx.id AND ctx.role IS NOT NULL AND COALESCE(ctx.voting_roles ? ctx.role, false)"
+    " AND ctx.receipt_id IS NULL AND (NOT %(cant_judge)s OR ctx.allow_cant_judge) AND ctx.in_round"
+    " AND r.status = %(open)s AND (r.deadline IS NULL OR r.deadline > %(now)s)"
+    " RETURNING r.sequence"
+    "), vote AS ("
+    f" INSERT INTO {Vote._meta.db_table}"
+    " (round_id, item_id, panellist_id, value, cant_judge, rationale, client_id, created_at, updated_at)"
+    " SELECT %(round)s, %(item)s, %(user)s, %(value)s::smallint, %(cant_judge)s, %(rationale)s::text,"
+    " %(client)s::varchar, %(now)s, %(now)s FROM bump"
+    " ON CONFLICT (round_id, item_id, panellist_id) DO UPDATE SET value = EXCLUDED.value,"
+    " cant_judge = EXCLUDED.cant_judge, rationale = EXCLUDED.rationale, client_id = EXCLUDED.client_id,"
+    " updated_at = EXCLUDED.updated_at"
+    " RETURNING 1"
+    "), receipt AS ("
+    f" INSERT INTO {VoteReceipt._meta.db_table}"
+    " (round_id, panellist_id, client_id, item_id, value, cant_judge, rationale, sequence, created_at)"
+    " SELECT %(round)s, %(user)s, %(client)s::varchar, %(item)s, %(value)s::smallint, %(cant_judge)s,"
+    " %(rationale)s::text, bump.sequence, %(now)s FROM bump WHERE %(client)s <> ''"
+    " RETURNING 1"
+    ")"
+    " SELECT ctx.id, ctx.status, ctx.deadline, ctx.voting_roles, ctx.allow_cant_judge, ctx.role, ctx.in_round,"
+    " ctx.receipt_id, (SELECT sequence FROM bump), (SELECT count(*) FROM vote), (SELECT count(*) FROM receipt)"
+    " FROM ctx"
+)
+
+
+def _cast_in_one_statement(vote: dict) -> tuple[int, int]:
+    params = {
+        **vote, "active": Membership.Status.ACTIVE.value, "open": Round.Status.OPEN.value,
+        "now": connection.ops.adapt_datetimefield_value(vote["now"]),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            # Inside a caller's transaction a refused receipt (IntegrityError) must not abort it.
+            with transaction.atomic():
+                cursor.execute(_CAST, params)
+                row = cursor.fetchone()
+        else:
+            cursor.execute(_CAST, params)  # autocommit: the statement is its own transaction
+            row = cursor.fetchone()
+    if row is None or row[8] is None:
+        context = _context_from_row(row[:8] if row is not None else None, vote["client"])
+        _refused_or_pk(context, cant_judge=vote["cant_judge"], now=vote["now"])
+        # Every check passed when read, yet the bump matched nothing: a close committed first.
+        raise DelphiError("round_closed", ROUND_NOT_OPEN)
+    _announce(row[0])
+    return row[0], int(row[8])
 
 
 _BUMP_SEQUENCE = (
