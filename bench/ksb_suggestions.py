@@ -47,6 +47,9 @@ def main() -> None:
     for kind in "KSB":
         esco_corpus(kind)
     corpus_s = time.perf_counter() - started
+    from matching.embeddings import get_model
+
+    get_model()  # the corpora may all be stored already: suggestions need the model itself
     suggest_tags("Warm up the model.", "K", [], 1)
     ks = (1, 3, 5, 10)
     hits = {k: 0 for k in ks}
@@ -81,6 +84,65 @@ def main() -> None:
         print(
             f"  miss ({case['kind']}, rank {rank or '>10'}): {case['statement'][:70]}… expected {case['expected'][0]!r}, got {top}"
         )
+    cycle_accent()
+
+
+def cycle_accent() -> None:
+    """Suggestions inside a cycle whose statements share a domain word (issue 14, part 7): each
+    discount of the cycle's accent side by side, from none (plain suggestions) up."""
+    from matching import suggestions
+
+    data = json.loads((ROOT / "tests" / "workshops" / "tags" / "ksb_cycle_accent.json").read_text())
+    cases, cycles = data["cases"], data["cycles"]
+    print(f"\nCycle accent — {len(cases)} cases in {len(cycles)} cycles (tests/workshops/tags/ksb_cycle_accent.json)")
+    print("  discount   @1     @5     MRR@10  top-5 suggestions carrying the cycle's accent word")
+    adopted = suggestions.ACCENT_DISCOUNT
+    try:
+        for weight in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
+            suggestions.ACCENT_DISCOUNT = weight
+            at1 = at5 = accented = shown = 0
+            rr = 0.0
+            for case in cases:
+                cycle = cycles[case["cycle"]]
+                got = suggestions.suggest_tags(case["statement"], case["kind"], [], 10, context=cycle["statements"])
+                names = [s["name"].strip().lower() for s in got]
+                expected = {e.strip().lower() for e in case["expected"]}
+                rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
+                at1 += rank == 1
+                at5 += rank is not None and rank <= 5
+                rr += 1.0 / rank if rank else 0.0
+                words = [set(n.replace("-", " ").split()) for n in names[:5]]
+                accented += sum(1 for w in words if w & set(cycle["accent"]))
+                shown += len(words)
+            n = len(cases)
+            mark = "  (adopted)" if weight == adopted else ""
+            print(
+                f"  {weight:<8}   {at1 / n:>4.0%}   {at5 / n:>4.0%}   {rr / n:.3f}   "
+                f"{accented}/{shown} ({accented / max(shown, 1):.0%}){mark}"
+            )
+        # The expected-tag cases above, each inside a "cycle" of the other cases' statements (of
+        # several domains, so little accent): the discount must not cost them.
+        plain = json.loads((ROOT / "tests" / "workshops" / "tags" / "ksb_expected.json").read_text())["cases"]
+        statements = sorted({c["statement"] for c in plain})
+        for weight in (0.0, 0.25, 0.4, 0.5):
+            suggestions.ACCENT_DISCOUNT = weight
+            at1 = at5 = 0
+            rr = 0.0
+            for case in plain:
+                got = suggestions.suggest_tags(case["statement"], case["kind"], [], 10, context=statements)
+                names = [s["name"].strip().lower() for s in got]
+                expected = {e.strip().lower() for e in case["expected"]}
+                rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
+                at1 += rank == 1
+                at5 += rank is not None and rank <= 5
+                rr += 1.0 / rank if rank else 0.0
+            n = len(plain)
+            print(
+                f"  expected-tag cases in a mixed cycle, discount {weight}: @1 {at1 / n:.0%}  @5 {at5 / n:.0%}  "
+                f"MRR@10 {rr / n:.3f}"
+            )
+    finally:
+        suggestions.ACCENT_DISCOUNT = adopted
 
 
 if __name__ == "__main__":

@@ -133,3 +133,27 @@ def test_a_first_proposal_says_it_is_embedding_the_occupations_that_name_profile
     heard.clear()
     proposals.propose_profiles([COLD_CHAIN], PARAMS, lambda *told: heard.append(told))
     assert heard == []  # embedded once: nothing more to say
+
+
+def test_suggestions_discount_the_accent_every_statement_of_the_cycle_shares(tmp_path, embedding_model):
+    import json
+
+    data = json.loads((Path(__file__).parents[1] / "workshops" / "tags" / "ksb_cycle_accent.json").read_text())
+    food = data["cycles"]["food"]["statements"]
+    skills = [
+        ("knowledge", "lean manufacturing"),
+        ("knowledge", "food waste monitoring systems"),
+        ("knowledge", "six sigma methods"),
+    ]
+    import_framework("esco", str(write_esco(tmp_path / "esco", skills=skills)))
+    prepare()
+    statement = "Apply lean methods to remove waste from food production processes."
+    alone = {s["name"]: s["score"] for s in suggest_tags(statement, "K", [], 3)}
+    in_cycle = {s["name"]: s["score"] for s in suggest_tags(statement, "K", [], 3, context=food)}
+    # Inside the food cycle, where every statement says "food", a suggestion that shares only that
+    # word loses more than the method the statement names.
+    lost = {name: alone[name] - in_cycle[name] for name in alone}
+    assert lost["food waste monitoring systems"] > 2 * lost["lean manufacturing"] > 0
+    assert in_cycle["lean manufacturing"] - in_cycle["food waste monitoring systems"] > 0.05
+    # Too small a cycle has no accent to discount.
+    assert {s["name"]: s["score"] for s in suggest_tags(statement, "K", [], 3, context=food[:3])} == alone

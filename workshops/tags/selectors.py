@@ -85,8 +85,14 @@ def tag_suggestions(*, capability: Capability, kind: str, k: int = 8) -> list[Su
     if suggest is None:
         return None
     existing = tags_in_use(cycle=capability.cycle, kind=kind)
+    # The cycle's other statements: what they all share is discounted (matching.suggestions).
+    context = list(
+        Capability.objects.filter(cycle_id=capability.cycle_id, status=Capability.Status.ACCEPTED)
+        .exclude(pk=capability.pk)
+        .values_list("statement", flat=True)
+    )
     try:
-        raw = suggest(capability.statement, kind, existing, k)
+        raw = suggest(capability.statement, kind, existing, k, context=context)
     except NotReady as not_ready:
         not_ready.partial = _as_suggestions(capability, not_ready.partial or [])
         raise
