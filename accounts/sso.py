@@ -93,7 +93,11 @@ def signed_in_with(request: HttpRequest) -> str:
     A request authenticated otherwise (an API token) carries its own answer in ``SIGNED_IN_WITH_ATTR``."""
     if (carried := getattr(request, SIGNED_IN_WITH_ATTR, None)) is not None:
         return carried
-    session = getattr(request, "session", None)
+    return session_signed_in_with(getattr(request, "session", None))
+
+
+def session_signed_in_with(session) -> str:
+    """How a session (a request's, or a websocket scope's) signed in; ``PASSWORD`` without one."""
     return session.get(SESSION_KEY, PASSWORD) if session is not None else PASSWORD
 
 

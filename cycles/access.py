@@ -81,14 +81,18 @@ def get_cycle_for_member(request, slug: str, roles: Iterable[str] | None = None)
     return access
 
 
+def sign_in_refused(cycle: Cycle, *, user, signed_in_with: str) -> bool:
+    """Whether ``cycle`` turns away a session that signed in by ``signed_in_with``: it requires a
+    single sign-on provider and the session used another (site administrators excepted, for
+    support and recovery). Pages (``_require_sign_in``) and websockets (workshops.realtime) ask it."""
+    return bool(cycle.sign_in_provider) and not user.is_superuser and signed_in_with != cycle.sign_in_provider
+
+
 def _require_sign_in(request, cycle: Cycle) -> None:
-    """A cycle that requires a single sign-on provider opens only to a session signed in with it
-    (site administrators excepted, for support and recovery)."""
-    if not cycle.sign_in_provider or request.user.is_superuser:
-        return
+    """A cycle that requires a single sign-on provider opens only to a session signed in with it."""
     from accounts.sso import SignInRequired, signed_in_with
 
-    if signed_in_with(request) != cycle.sign_in_provider:
+    if sign_in_refused(cycle, user=request.user, signed_in_with=signed_in_with(request)):
         raise SignInRequired(cycle_title=cycle.title, provider_id=cycle.sign_in_provider, next_url=request.path)
 
 

@@ -52,6 +52,16 @@ CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_NOT_ALLOWED = 4403
 
 
+def sign_in_refused(scope, cycle) -> bool:
+    """Whether a socket's session may not open ``cycle`` (it requires a single sign-on provider the
+    session did not sign in with): the pages' rule, ``cycles.access.sign_in_refused``. Reads the
+    session, so call it through ``database_sync_to_async``."""
+    from accounts.sso import session_signed_in_with
+    from cycles.access import sign_in_refused as refused
+
+    return refused(cycle, user=scope["user"], signed_in_with=session_signed_in_with(scope.get("session")))
+
+
 def signed_in(user) -> bool:
     return user is not None and user.is_authenticated
 

@@ -148,3 +148,29 @@ async def test_a_removed_member_can_no_longer_connect(world, personas):
         pattern: await _attempt(fill(world), cookie=world["cookies"]["employer"]) for pattern, fill in ROUTES.items()
     }
     assert codes == dict.fromkeys(ROUTES, realtime.CLOSE_NOT_ALLOWED)
+
+
+async def test_a_cycle_that_requires_single_sign_on_refuses_other_sessions_on_every_live_screen(world):
+    """The pages' rule (cycles.access.sign_in_refused) holds for sockets too: a password session
+    of a member is closed with 4403; the same member signed in with the provider connects."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from accounts.sso import SESSION_KEY
+    from cycles.models import Cycle
+
+    await database_sync_to_async(lambda: Cycle.objects.filter(slug=world["slug"]).update(sign_in_provider="nhsmail"))()
+    password = world["cookies"]["employer"]
+
+    def signed_in_with_provider(key: str) -> None:
+        session = SessionStore(session_key=key)
+        session[SESSION_KEY] = "nhsmail"
+        session.save()
+
+    provider = world["cookies"]["technologist"]
+    await database_sync_to_async(signed_in_with_provider)(provider)
+    outcomes = {
+        (pattern, who): await _attempt(fill(world), cookie=cookie)
+        for pattern, fill in ROUTES.items()
+        for who, cookie in (("password", password), ("provider", provider))
+    }
+    assert outcomes == {(p, who): code for p in ROUTES for who, code in (("password", 4403), ("provider", None))}

@@ -25,7 +25,7 @@ class CaptureConsumer(realtime.JsonFrameConsumer):
             return
         slug = self.scope["url_route"]["kwargs"]["slug"]
         access = await database_sync_to_async(capture_access)(user=user, slug=slug)
-        if access is None:
+        if access is None or await database_sync_to_async(realtime.sign_in_refused)(self.scope, access.cycle):
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         # Join before accepting so no event committed after the page loaded is missed.

@@ -122,7 +122,7 @@ class RoundConsumer(realtime.JsonFrameConsumer):
             return
         self.round_id = int(self.scope["url_route"]["kwargs"]["round_id"])
         view = await _db(round_access)(user=user, round_id=self.round_id)
-        if view is None:
+        if view is None or await _db(realtime.sign_in_refused)(self.scope, view.round.cycle):
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.user = user

@@ -34,7 +34,7 @@ class FOPConsumer(realtime.JsonFrameConsumer):
             return
         fop_id = int(self.scope["url_route"]["kwargs"]["fop_id"])
         fop = await database_sync_to_async(fop_for_member)(user=user, fop_id=fop_id)
-        if fop is None:
+        if fop is None or await database_sync_to_async(realtime.sign_in_refused)(self.scope, fop.cycle):
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.name = user.get_full_name() or user.email
