@@ -59,9 +59,7 @@ def main() -> None:
     misses = []
     started = time.perf_counter()
     for case in cases:
-        names = [s["name"].strip().lower() for s in suggest_tags(case["statement"], case["kind"], [], max(ks))]
-        expected = {e.strip().lower() for e in case["expected"]}
-        rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
+        names, rank = _ranked(suggest_tags(case["statement"], case["kind"], [], max(ks)), case)
         rr += 1.0 / rank if rank else 0.0
         counts[case["kind"]] = counts.get(case["kind"], 0) + 1
         for k in ks:
@@ -87,6 +85,23 @@ def main() -> None:
     cycle_accent()
 
 
+def _ranked(got: list[dict], case: dict) -> tuple[list[str], int | None]:
+    """The suggested names, and the rank of the first expected one (None: not among them)."""
+    names = [s["name"].strip().lower() for s in got]
+    expected = {e.strip().lower() for e in case["expected"]}
+    return names, next((i + 1 for i, n in enumerate(names) if n in expected), None)
+
+
+def _scores(ranks: list[int | None]) -> tuple[float, float, float]:
+    """@1, @5 and MRR@10 over the cases' ranks."""
+    n = len(ranks)
+    return (
+        sum(r == 1 for r in ranks) / n,
+        sum(r is not None and r <= 5 for r in ranks) / n,
+        sum(1.0 / r for r in ranks if r) / n,
+    )
+
+
 def cycle_accent() -> None:
     """Suggestions inside a cycle whose statements share a domain word (issue 14, part 7): each
     discount of the cycle's accent side by side, from none (plain suggestions) up."""
@@ -100,46 +115,34 @@ def cycle_accent() -> None:
     try:
         for weight in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
             suggestions.ACCENT_DISCOUNT = weight
-            at1 = at5 = accented = shown = 0
-            rr = 0.0
+            ranks, accented, shown = [], 0, 0
             for case in cases:
                 cycle = cycles[case["cycle"]]
                 got = suggestions.suggest_tags(case["statement"], case["kind"], [], 10, context=cycle["statements"])
-                names = [s["name"].strip().lower() for s in got]
-                expected = {e.strip().lower() for e in case["expected"]}
-                rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
-                at1 += rank == 1
-                at5 += rank is not None and rank <= 5
-                rr += 1.0 / rank if rank else 0.0
+                names, rank = _ranked(got, case)
+                ranks.append(rank)
                 words = [set(n.replace("-", " ").split()) for n in names[:5]]
                 accented += sum(1 for w in words if w & set(cycle["accent"]))
                 shown += len(words)
-            n = len(cases)
+            at1, at5, mrr = _scores(ranks)
             mark = "  (adopted)" if weight == adopted else ""
             print(
-                f"  {weight:<8}   {at1 / n:>4.0%}   {at5 / n:>4.0%}   {rr / n:.3f}   "
+                f"  {weight:<8}   {at1:>4.0%}   {at5:>4.0%}   {mrr:.3f}   "
                 f"{accented}/{shown} ({accented / max(shown, 1):.0%}){mark}"
             )
-        # The expected-tag cases above, each inside a "cycle" of the other cases' statements (of
-        # several domains, so little accent): the discount must not cost them.
+        # The expected-tag cases above, all inside one "cycle" of their statements (of several
+        # domains, so little accent): the discount should not cost them.
         plain = json.loads((ROOT / "tests" / "workshops" / "tags" / "ksb_expected.json").read_text())["cases"]
         statements = sorted({c["statement"] for c in plain})
         for weight in (0.0, 0.25, 0.4, 0.5):
             suggestions.ACCENT_DISCOUNT = weight
-            at1 = at5 = 0
-            rr = 0.0
-            for case in plain:
-                got = suggestions.suggest_tags(case["statement"], case["kind"], [], 10, context=statements)
-                names = [s["name"].strip().lower() for s in got]
-                expected = {e.strip().lower() for e in case["expected"]}
-                rank = next((i + 1 for i, n in enumerate(names) if n in expected), None)
-                at1 += rank == 1
-                at5 += rank is not None and rank <= 5
-                rr += 1.0 / rank if rank else 0.0
-            n = len(plain)
+            ranks = [
+                _ranked(suggestions.suggest_tags(c["statement"], c["kind"], [], 10, context=statements), c)[1]
+                for c in plain
+            ]
+            at1, at5, mrr = _scores(ranks)
             print(
-                f"  expected-tag cases in a mixed cycle, discount {weight}: @1 {at1 / n:.0%}  @5 {at5 / n:.0%}  "
-                f"MRR@10 {rr / n:.3f}"
+                f"  expected-tag cases in a mixed cycle, discount {weight}: @1 {at1:.0%}  @5 {at5:.0%}  MRR@10 {mrr:.3f}"
             )
     finally:
         suggestions.ACCENT_DISCOUNT = adopted
