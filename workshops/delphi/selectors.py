@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import OrganisationGroup, User
@@ -172,12 +172,14 @@ def round_progress(
         counts, cant_judge = round_tallies(rnd.pk)
     cant_judge = cant_judge or {}
     n_items = len(counts)
-    per_panellist = list(
+    # Started and finished in one row (an aggregate over the per-panellist counts), never a row
+    # per panellist: this runs on every coalesced broadcast of the live room.
+    panellists = (
         Vote.objects.filter(round_id=rnd.pk)
         .order_by()
         .values("panellist")
         .annotate(n=Count("id"))
-        .values_list("n", flat=True)
+        .aggregate(started=Count("panellist"), finished=Count("panellist", filter=Q(n__gte=max(n_items, 1))))
     )
     eligible = (
         Membership.objects.filter(cycle_id=rnd.cycle_id, status=Membership.Status.ACTIVE, role__in=plan.voting_roles)
@@ -192,8 +194,8 @@ def round_progress(
         "answers": {str(k): sum(v) + cant_judge.get(k, 0) for k, v in counts.items()},
         "panellists": {
             "eligible": eligible,
-            "started": len(per_panellist),
-            "finished": sum(1 for n in per_panellist if n >= n_items and n_items),
+            "started": panellists["started"],
+            "finished": panellists["finished"] if n_items else 0,
         },
     }
 
