@@ -64,6 +64,18 @@ def create_panel(*, slug: str, panellists: int, capabilities: int = 5, role_leve
     }
 
 
+def submit_capability(*, cycle_id: int, actor_id: int, statement: str) -> dict:
+    """A capability statement submitted through the capture service (which broadcasts after commit)."""
+    from accounts.models import User
+    from cycles.models import Cycle
+    from workshops.capture.services import capability_submit
+
+    capability = capability_submit(
+        cycle=Cycle.objects.get(pk=cycle_id), actor=User.objects.get(pk=actor_id), statement=statement
+    )
+    return {"id": capability.pk, "ref": capability.ref}
+
+
 def main(argv: list[str]) -> None:
     _setup()
     name = argv[1]

@@ -10,11 +10,13 @@ each once, and no more of them than intervals passed.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections import Counter
 
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.faults.wsclient import Panellist, plan_votes
 
@@ -141,4 +143,36 @@ def test_an_idle_screen_keeps_receiving_broadcasts_after_the_redis_read_timeouts
     assert voter.acked, "the vote after the idle wait was not acknowledged"
     assert [s.connects for s in screens] == [1, 1], "an idle socket was dropped"
     assert all(s.shown_sequence >= 1 for s in screens), "an idle screen missed the broadcast after the wait"
+    assert sum(d.log_text().count("Traceback") for d in stack.daphnes) == tracebacks, stack.daphnes[0].log_tail()
+
+
+async def _idle_capture_screen(stack, panel: dict) -> list[dict]:
+    convener = panel["convener"]
+    async with connect(
+        stack.ws_url(f"/ws/cycles/{panel['slug']}/capture/"),
+        origin=stack.origin(),
+        additional_headers={"Cookie": f"sessionid={convener['session']}"},
+    ) as socket:
+        frames = [json.loads(await asyncio.wait_for(socket.recv(), 10))]
+        await asyncio.sleep(IDLE)
+        await asyncio.to_thread(
+            stack.django,
+            "submit_capability",
+            cycle_id=panel["cycle_id"],
+            actor_id=convener["id"],
+            statement="Monitor cleanroom particle counts against the batch record.",
+        )
+        frames.append(json.loads(await asyncio.wait_for(socket.recv(), 20)))
+        return frames
+
+
+def test_an_idle_capture_screen_still_hears_the_next_statement(stack):
+    panel = stack.django("create_panel", slug="capture-idle", panellists=1)
+    tracebacks = sum(d.log_text().count("Traceback") for d in stack.daphnes)
+    hello, event = asyncio.run(_idle_capture_screen(stack, panel))
+    assert hello["type"] == "hello"
+    assert event["type"] == "capture" and event["action"] == "submitted", event
+    assert [c["statement"] for c in event["capabilities"]] == [
+        "Monitor cleanroom particle counts against the batch record."
+    ]
     assert sum(d.log_text().count("Traceback") for d in stack.daphnes) == tracebacks, stack.daphnes[0].log_tail()

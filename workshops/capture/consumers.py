@@ -1,7 +1,9 @@
 """The live capture screen: members of a cycle hear about new and changed capability statements.
 
 Statements are submitted over HTTP (one service path, forms with errors); the socket only
-listens. Events arrive after commit through ``workshops.realtime``.
+listens. Events arrive after commit through ``workshops.realtime``: like a round screen, the socket
+has no channel-layer channel of its own; the process's one subscription
+(``realtime.process_groups()``) hands it its cycle's events.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ LISTEN_ONLY = "This socket only listens: submit statements with the form."
 
 
 class CaptureConsumer(realtime.JsonFrameConsumer):
+    # No channel (and so no receive loop) per socket: on Redis an idle per-socket loop died of the
+    # read timeout racing BZPOPMIN (tests/faults/test_broadcast_once.py).
+    channel_layer_alias = None
     group: str | None = None
 
     async def connect(self) -> None:
@@ -30,13 +35,17 @@ class CaptureConsumer(realtime.JsonFrameConsumer):
             return
         # Join before accepting so no event committed after the page loaded is missed.
         self.group = realtime.group_name(CAPTURE_GROUP, access.cycle.id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups_hub = realtime.process_groups()
+        await self.groups_hub.join(self.group, self)
         await self.accept()
-        await self.send_json({"type": "hello", "cycle": slug})
+        try:
+            await self.send_json({"type": "hello", "cycle": slug})
+        finally:
+            await self.groups_hub.release(self)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.groups_hub.leave(self.group, self)
 
     async def receive_json(self, content, **kwargs) -> None:
         # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).
