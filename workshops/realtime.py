@@ -31,6 +31,7 @@ import json
 import logging
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from functools import cache
 
 from asgiref.sync import async_to_sync
@@ -164,6 +165,31 @@ class JsonFrameConsumer(AsyncJsonWebsocketConsumer):
 
     async def send_error(self, code: str, message: str, *, client_id: object = None, retry: bool = False) -> None:
         await self.send_json(frame_error(code, message, client_id=client_id, retry=retry))
+
+
+class ProcessGroupConsumer(JsonFrameConsumer):
+    """A socket whose group events come from the process's one subscription (``ProcessGroups``):
+    no channel-layer channel of its own, so no receive loop per socket (on Redis an idle one died
+    of redis-py's read timeout racing BZPOPMIN: tests/faults/test_broadcast_once.py)."""
+
+    channel_layer_alias = None
+    group: str | None = None
+
+    async def accept_in_group(self, group: str, first_frame: Callable[[], Awaitable[None]]) -> None:
+        """Join ``group``, accept, and send ``first_frame()``: events committed meanwhile wait
+        behind it, so it is the socket's first frame and nothing after it is missed."""
+        self.group = group
+        self.groups_hub = process_groups()
+        await self.groups_hub.join(group, self)
+        await self.accept()
+        try:
+            await first_frame()
+        finally:
+            await self.groups_hub.release(self)
+
+    async def disconnect(self, code) -> None:
+        if self.group:
+            await self.groups_hub.leave(self.group, self)
 
 
 # --- Routes -----------------------------------------------------------------------------------

@@ -17,12 +17,7 @@ from workshops.capture.services import CAPTURE_GROUP
 LISTEN_ONLY = "This socket only listens: submit statements with the form."
 
 
-class CaptureConsumer(realtime.JsonFrameConsumer):
-    # No channel (and so no receive loop) per socket: on Redis an idle per-socket loop died of the
-    # read timeout racing BZPOPMIN (tests/faults/test_broadcast_once.py).
-    channel_layer_alias = None
-    group: str | None = None
-
+class CaptureConsumer(realtime.ProcessGroupConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if not realtime.signed_in(user):
@@ -34,18 +29,10 @@ class CaptureConsumer(realtime.JsonFrameConsumer):
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         # Join before accepting so no event committed after the page loaded is missed.
-        self.group = realtime.group_name(CAPTURE_GROUP, access.cycle.id)
-        self.groups_hub = realtime.process_groups()
-        await self.groups_hub.join(self.group, self)
-        await self.accept()
-        try:
-            await self.send_json({"type": "hello", "cycle": slug})
-        finally:
-            await self.groups_hub.release(self)
-
-    async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.groups_hub.leave(self.group, self)
+        await self.accept_in_group(
+            realtime.group_name(CAPTURE_GROUP, access.cycle.id),
+            lambda: self.send_json({"type": "hello", "cycle": slug}),
+        )
 
     async def receive_json(self, content, **kwargs) -> None:
         # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).

@@ -101,10 +101,9 @@ def _db(func):
     return database_sync_to_async(func, thread_sensitive=False, executor=_executor)
 
 
-class RoundConsumer(realtime.JsonFrameConsumer):
-    # No channel per socket (and so no receive loop per socket on the channel layer): group events
-    # come from the process's one subscription (process_groups), client frames from the server.
-    channel_layer_alias = None
+class RoundConsumer(realtime.ProcessGroupConsumer):
+    # Group events come from the process's one subscription (process_groups), client frames from
+    # the server.
 
     async def dispatch(self, message):
         # Channels closes stale database connections before every handler, which costs a hop to
@@ -128,23 +127,11 @@ class RoundConsumer(realtime.JsonFrameConsumer):
         self.user = user
         self.view = view
         self.is_convener = view.is_convener
-        self.group = round_group(self.round_id)
         register_loop(asyncio.get_running_loop())
         # Register for events first, then load the state: a change in between arrives as an
         # event with a higher sequence than the snapshot's, never not at all. Events are held
         # until the snapshot is sent, so the snapshot is always the socket's first frame.
-        self.groups_hub = realtime.process_groups()
-        await self.groups_hub.join(self.group, self)
-        await self.accept()
-        try:
-            await self._send_snapshot()
-        finally:
-            await self.groups_hub.release(self)
-
-    async def disconnect(self, code):
-        group = getattr(self, "group", None)
-        if group:
-            await self.groups_hub.leave(group, self)
+        await self.accept_in_group(round_group(self.round_id), self._send_snapshot)
 
     async def _send_snapshot(self):
         await self.send_json(await _db(round_snapshot)(view=self.view, user=self.user))
