@@ -323,6 +323,8 @@ INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 14)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 512 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
+# A framework release uploaded on the frameworks page (an O*NET text release zips to ~30 MB).
+FRAMEWORK_UPLOAD_MAX_BYTES = env_int("FRAMEWORK_UPLOAD_MAX_BYTES", 200 * 1024 * 1024)
 
 # Rate limits (django-ratelimit) need a shared cache in services mode; locmem is fine embedded.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)

@@ -1,8 +1,11 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from core.forms import BootstrapMixin
 from matching import selectors, services
-from matching.models import FrameworkVersion, MatchReview
+from matching.importers import uploads
+from matching.models import Framework, FrameworkVersion, MatchReview
 
 
 class MatchRunForm(BootstrapMixin, forms.Form):
@@ -51,3 +54,43 @@ class ReviewForm(forms.Form):
     statement = forms.IntegerField(widget=forms.HiddenInput)
     decision = forms.ChoiceField(choices=[*MatchReview.Decision.choices, ("clear", "Clear the decision")])
     note = forms.CharField(required=False, max_length=1000)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern): cleans to a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        one = super().clean
+        return [one(d, initial) for d in data] if isinstance(data, list | tuple) else [one(data, initial)]
+
+
+class FrameworkImportForm(BootstrapMixin, forms.Form):
+    kind = forms.ChoiceField(choices=Framework.Kind.choices, label="Framework")
+    files = MultipleFileField(label="Files", help_text="Choose several files at once where the framework has several.")
+    label = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Version label (optional)",
+        help_text="e.g. “standards 2026-11”; blank: taken from the files (O*NET and ESCO name their release).",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        files, kind = cleaned.get("files"), cleaned.get("kind")
+        if not files or not kind:
+            return cleaned
+        limit = settings.FRAMEWORK_UPLOAD_MAX_BYTES
+        if sum(f.size for f in files) > limit:
+            self.add_error("files", f"The files come to more than {filesizeformat(limit)}, the most one import takes.")
+        problem = uploads.check(kind, [f.name for f in files])
+        if problem:
+            self.add_error("files", problem)
+        return cleaned

@@ -63,6 +63,34 @@ class FrameworkVersion(models.Model):
         return f"{self.framework.get_kind_display()} – {self.label}"
 
 
+class FrameworkImport(BackgroundJob):
+    """A framework version uploaded on the frameworks page and imported by a worker (status and
+    progress: BackgroundJob). The uploaded files wait under ``MEDIA_ROOT`` until the import is
+    done, so a job whose worker was lost can be started again with the same files."""
+
+    kind = models.CharField(max_length=10, choices=Framework.Kind.choices)
+    label = models.CharField(max_length=100, blank=True, help_text="Version label; blank: taken from the files.")
+    # [{"name": the uploaded file's name, "path": its storage name}, ...]
+    files = models.JSONField(default=list)
+    version = models.ForeignKey(
+        FrameworkVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    outcome = models.CharField(max_length=500, blank=True, help_text="What the import did, in a sentence.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.get_kind_display()}"
+
+    @property
+    def file_names(self) -> list[str]:
+        return [f["name"] for f in self.files]
+
+
 class Standard(models.Model):
     version = models.ForeignKey(FrameworkVersion, on_delete=models.CASCADE, related_name="standards")
     ref = models.CharField(max_length=200, help_text="Reference within the version (ST0001, O*NET-SOC code, ESCO URI).")

@@ -51,21 +51,40 @@ from workshops.models import FOP, Capability
 def frameworks_with_versions() -> list[Framework]:
     """Every framework with its versions, newest first; a version not yet embedded carries how far
     the embedding is (``stored`` of ``total`` statements: the worker stores them as it goes)."""
-    from matching.embeddings import MODEL_NAME
-    from matching.models import Embedding
-
     frameworks = list(
         Framework.objects.prefetch_related("versions").annotate(version_count=Count("versions")).order_by("kind")
     )
-    stored = Embedding.objects.filter(model=MODEL_NAME).values("text_hash")
     for framework in frameworks:
         for version in framework.versions.all():
             if version.embedded_at is None:
-                statements = Statement.objects.filter(version=version)
-                version.total = statements.count()
-                version.stored = statements.filter(text_hash__in=stored).count()
-                version.percent = min(99, int(100 * version.stored / version.total)) if version.total else 0
+                progress = version_embedding(version)
+                version.total, version.stored, version.percent = (
+                    progress["total"],
+                    progress["stored"],
+                    progress["percent"],
+                )
     return frameworks
+
+
+def version_embedding(version: FrameworkVersion | None) -> dict | None:
+    """How far the embedding of ``version`` is: ``active`` (not finished), ``stored`` of ``total``
+    statements and ``percent`` (99 at most until the worker marks the version embedded)."""
+    from matching.embeddings import MODEL_NAME
+    from matching.models import Embedding
+
+    if version is None:
+        return None
+    if version.embedded_at is not None:
+        return {"active": False, "stored": None, "total": None, "percent": 100}
+    statements = Statement.objects.filter(version=version)
+    total = statements.count()
+    stored = statements.filter(text_hash__in=Embedding.objects.filter(model=MODEL_NAME).values("text_hash")).count()
+    return {
+        "active": True,
+        "stored": stored,
+        "total": total,
+        "percent": min(99, int(100 * stored / total)) if total else 0,
+    }
 
 
 def framework_version(version_id: int) -> FrameworkVersion:

@@ -16,7 +16,15 @@ from core.jobs import error_text
 from cycles.access import ONLY_CONVENER, require_role
 from cycles.models import Cycle, Role
 from matching import embeddings, ranking, scoring
-from matching.models import FrameworkVersion, MatchResult, MatchReview, MatchRun, MatchScores, Statement
+from matching.models import (
+    FrameworkImport,
+    FrameworkVersion,
+    MatchResult,
+    MatchReview,
+    MatchRun,
+    MatchScores,
+    Statement,
+)
 from workshops.models import FOP, Capability, FOPCapability
 
 # Scores are the adopted ranking's (matching/ranking.py: cosine with a hub correction and the
@@ -255,6 +263,111 @@ def preload_for_requests() -> None:
         logging.getLogger(__name__).info("Matrices not preloaded (%s); the first request reads them", error)
     finally:
         connection.close()
+
+
+# --- importing a framework from the frameworks page -----------------------------------------------
+
+ONLY_STAFF_IMPORT = "Only a site administrator may import a reference framework."
+IMPORT_NEVER_FINISHED = "The import never finished (its worker probably stopped). Start it again."
+IMPORT_FILES_GONE = "The uploaded files are no longer stored: upload them again."
+NOTHING_IMPORTED = "Nothing was imported. {error}"
+WAITING = "Waiting for a free worker (jobs queued earlier, such as embedding a framework, come first)"
+
+
+def can_import_frameworks(user) -> bool:
+    """Frameworks are the whole site's (every cycle matches against them): site staff only."""
+    return bool(user and user.is_authenticated and (user.is_staff or user.is_superuser))
+
+
+def _require_importer(actor: User | None) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not can_import_frameworks(actor):
+        raise PermissionDenied(ONLY_STAFF_IMPORT)
+
+
+def _enqueue_import(job_id: int) -> None:
+    from matching.tasks import framework_import_task
+
+    transaction.on_commit(lambda: framework_import_task.delay(job_id))
+
+
+def framework_import_create(*, kind: str, files, label: str = "", actor: User | None) -> FrameworkImport:
+    """Store the uploaded files and queue their import (checked by ``uploads.check`` first: a
+    source of the wrong shape is refused here, before anything is stored)."""
+    from matching.importers import uploads
+
+    _require_importer(actor)
+    problem = uploads.check(kind, [f.name for f in files])
+    if problem:
+        raise MatchingError(problem)
+    FrameworkImport.fail_stale(error=IMPORT_NEVER_FINISHED)
+    stored = uploads.store(files)
+    with transaction.atomic():
+        job = FrameworkImport.objects.create(
+            kind=kind, label=label.strip(), files=stored, created_by=actor, progress_note=WAITING
+        )
+        _enqueue_import(job.pk)
+    return job
+
+
+def framework_import_retry(*, job: FrameworkImport, actor: User | None) -> FrameworkImport:
+    """Start a failed import again with the same files (there while it has not succeeded)."""
+    from matching.importers import uploads
+
+    _require_importer(actor)
+    if job.status != FrameworkImport.Status.FAILED:
+        raise MatchingError("Only a failed import can be started again.")
+    if not uploads.available(job.files):
+        raise MatchingError(IMPORT_FILES_GONE)
+    with transaction.atomic():
+        if FrameworkImport.requeue(job.pk, note=WAITING):
+            _enqueue_import(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def framework_import_execute(*, job_id: int) -> bool:
+    """Import a queued upload (the worker's side): False when it was not ours. A source the
+    importer refuses fails the job with the importer's message and nothing written; the files are
+    then discarded (the same files would fail again). A new version is embedded next, by its own
+    task, whose progress the frameworks page shows."""
+    import tempfile
+
+    from matching.importers import FrameworkImportError, import_framework, uploads
+
+    if not FrameworkImport.claim(job_id, note="Reading and checking the files"):
+        return False
+    job = FrameworkImport.objects.select_related("created_by").get(pk=job_id)
+
+    def report(percent: int, note: str) -> None:
+        FrameworkImport.report_progress(job_id, percent, note)
+
+    try:
+        with FrameworkImport.kept_alive(job_id), tempfile.TemporaryDirectory(prefix="framework-import-") as scratch:
+            source = uploads.source(job.kind, job.files, Path(scratch))
+            outcome = import_framework(job.kind, source, label=job.label or None, user=job.created_by, progress=report)
+    except FrameworkImportError as exc:
+        FrameworkImport.fail(job_id, NOTHING_IMPORTED.format(error=exc))
+        uploads.discard(job.files)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job for the user to see
+        import logging
+
+        logging.getLogger(__name__).exception("Framework import %s failed", job_id)
+        FrameworkImport.fail(job_id, error_text(exc))
+        return True
+    version = outcome.version
+    if outcome.created:
+        uploaded = ", ".join(job.file_names)
+        FrameworkVersion.objects.filter(pk=version.pk).update(source=f"Uploaded: {uploaded}"[:500])
+    if FrameworkImport.finish(job_id, version=version, outcome=outcome.message[:500]):
+        uploads.discard(job.files)
+        if outcome.created:
+            from matching.tasks import framework_version_embed_task
+
+            framework_version_embed_task.delay(version.pk)
+    return True
 
 
 # --- executing a run ----------------------------------------------------------------------------

@@ -28,3 +28,9 @@ def warm_up(kinds: list[str]) -> dict[str, int]:
         if not mine:
             return {}
         return services.frameworks_embed(kinds=kinds)
+
+
+@shared_task(name="matching.tasks.framework_import_task")
+def framework_import_task(job_id: int) -> bool:
+    # Idempotent like a match run: the service claims the job (core.jobs).
+    return services.framework_import_execute(job_id=job_id)

@@ -5,6 +5,10 @@ from matching import views
 app_name = "matching"
 urlpatterns = [
     path("matching/frameworks/", views.frameworks, name="frameworks"),
+    path("matching/frameworks/imports/<int:job_id>/", views.framework_import, name="framework_import"),
+    path(
+        "matching/frameworks/imports/<int:job_id>/retry/", views.framework_import_retry, name="framework_import_retry"
+    ),
     path("cycles/<slug:slug>/matching/", views.runs, name="runs"),
     path("cycles/<slug:slug>/matching/runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("cycles/<slug:slug>/matching/runs/<int:run_id>/progress/", views.run_progress, name="run_progress"),

@@ -4,6 +4,7 @@ and surplus, and the capability-library endpoints used by the capture page."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,8 +16,9 @@ from core.readiness import NotReady
 from cycles.access import Access, get_cycle_for_member
 from cycles.models import Role
 from matching import library, selectors, services
-from matching.forms import MatchRunForm, ReviewForm, ThresholdForm
-from matching.models import MatchReview, MatchRun, Statement
+from matching.forms import FrameworkImportForm, MatchRunForm, ReviewForm, ThresholdForm
+from matching.importers import uploads
+from matching.models import Framework, FrameworkImport, MatchReview, MatchRun, Statement
 from workshops.models import FOP, Capability
 
 RUN_ROLES = (Role.CONVENER,)
@@ -43,13 +45,80 @@ def _threshold_param(request, run: MatchRun) -> float:
 
 
 @login_required
-@require_GET
 def frameworks(request: HttpRequest) -> HttpResponse:
+    """The imported versions and how far their embedding is; site staff also upload a new version
+    here (imported by a worker: the page comes back at once with the import's progress)."""
+    can_import = services.can_import_frameworks(request.user)
+    if request.method == "POST" and not can_import:
+        raise PermissionDenied(services.ONLY_STAFF_IMPORT)
+    form = FrameworkImportForm(request.POST or None, request.FILES or None) if can_import else None
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                job = services.framework_import_create(
+                    kind=form.cleaned_data["kind"],
+                    files=form.cleaned_data["files"],
+                    label=form.cleaned_data["label"],
+                    actor=request.user,
+                )
+            except services.MatchingError as exc:
+                form.add_error("files", str(exc))
+            else:
+                messages.success(request, f"{', '.join(job.file_names)}: queued for import.")
+                return redirect("matching:framework_import", job_id=job.pk)
+        messages.error(request, "Nothing was imported: check the form.")
     return render(
         request,
         "matching/frameworks.html",
-        {"frameworks": selectors.frameworks_with_versions(), "missing": library.missing_reference_corpora()},
+        {
+            "frameworks": selectors.frameworks_with_versions(),
+            "missing": library.missing_reference_corpora(),
+            "form": form,
+            "imports": FrameworkImport.objects.select_related("version")[:5] if can_import else [],
+            "accepts": [(Framework.Kind(kind).label, text) for kind, text in uploads.ACCEPTS.items()],
+        },
+        status=400 if request.method == "POST" else 200,
     )
+
+
+def _import_for_staff(request: HttpRequest, job_id: int) -> FrameworkImport:
+    if not services.can_import_frameworks(request.user):
+        raise PermissionDenied(services.ONLY_STAFF_IMPORT)
+    return get_object_or_404(FrameworkImport.objects.select_related("version__framework", "created_by"), pk=job_id)
+
+
+@login_required
+@require_GET
+def framework_import(request: HttpRequest, job_id: int) -> HttpResponse:
+    """One import: queued, running (a progress bar and what it is doing), done (then the new
+    version's embedding, as the worker stores it) or failed (the importer's message, a retry)."""
+    job = _import_for_staff(request, job_id)
+    embedding = selectors.version_embedding(job.version) if job.status == FrameworkImport.Status.DONE else None
+    context = {"job": job, "embedding": embedding, "can_retry": _can_retry(job)}
+    if request.htmx:
+        response = render(request, "matching/framework_import.html#status", context)
+        settled = job.status == FrameworkImport.Status.FAILED or (
+            job.is_finished and not (embedding and embedding["active"])
+        )
+        return stop_polling(response) if settled else response
+    return render(request, "matching/framework_import.html", context)
+
+
+def _can_retry(job: FrameworkImport) -> bool:
+    return job.status == FrameworkImport.Status.FAILED and uploads.available(job.files)
+
+
+@login_required
+@require_POST
+def framework_import_retry(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _import_for_staff(request, job_id)
+    try:
+        services.framework_import_retry(job=job, actor=request.user)
+    except services.MatchingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, "Importing again with the same files.")
+    return redirect("matching:framework_import", job_id=job.pk)
 
 
 @login_required

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,12 +177,19 @@ def _save_activities(version: FrameworkVersion, activities: list[ParsedActivity]
     through.objects.bulk_create(links, batch_size=BULK, ignore_conflicts=True)
 
 
-def import_framework(kind: str, source: str, *, label: str | None = None, user=None) -> ImportOutcome:
-    """Parse ``source`` with the importer for ``kind`` and save it (all or nothing)."""
+def import_framework(
+    kind: str, source: str, *, label: str | None = None, user=None, progress: Callable[[int, str], None] | None = None
+) -> ImportOutcome:
+    """Parse ``source`` with the importer for ``kind`` and save it (all or nothing). ``progress``
+    hears (per cent, what is happening) before each of the two steps: reading and writing."""
     from matching.importers import esco, ifate, onet
 
     parsers = {Framework.Kind.IFATE: ifate.parse, Framework.Kind.ONET: onet.parse, Framework.Kind.ESCO: esco.parse}
     if kind not in parsers:
         raise FrameworkImportError(f"Unknown framework {kind!r}: use one of {', '.join(parsers)}.")
+    if progress is not None:
+        progress(10, "Reading and checking the files")
     parsed = parsers[kind](source, label=label)
+    if progress is not None:
+        progress(50, f"Writing {len(parsed.standards):,} standards and {len(parsed.statements):,} statements")
     return save_framework(parsed, user=user)

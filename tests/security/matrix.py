@@ -267,7 +267,10 @@ ROWS: dict[str, Row] = {
     "workshops:tag_add": post_only(cycle(CONVENER, EDUCATOR), **slug_and(pk="capability_pk")),
     "workshops:tag_remove": post_only(cycle(CONVENER, EDUCATOR), **slug_and(pk="capability_pk", tag_pk="tag_pk")),
     # --- matching -----------------------------------------------------------------------------------
-    "matching:frameworks": get_only(signed_in()),
+    # Frameworks are the whole site's: any signed-in person reads them, only site staff import.
+    "matching:frameworks": Row(get=signed_in(), post=staff_only()),
+    "matching:framework_import": get_only(staff_only(), kwargs=lambda w: {"job_id": w.framework_import_pk}),
+    "matching:framework_import_retry": post_only(staff_only(), kwargs=lambda w: {"job_id": w.framework_import_pk}),
     "matching:runs": Row(get=members(), post=convener(), **SLUG),
     "matching:run_detail": get_only(members(), **slug_and(run_id="run_pk")),
     "matching:run_progress": get_only(members(), **slug_and(run_id="run_pk")),

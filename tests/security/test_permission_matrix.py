@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from findings.models import ActionItem, ExportJob, ReportSection, ShareLink
-from matching.models import MatchRun
+from matching.models import FrameworkImport, MatchRun
 from tests.portability.fixtures import build_rich_cycle
 from tests.security.matrix import (
     ANONYMOUS,
@@ -82,6 +82,7 @@ class World:
     page_key: str
     tag_pk: int
     join_code: str
+    framework_import_pk: int
 
 
 @pytest.fixture
@@ -124,6 +125,7 @@ def world(personas, settings, tmp_path) -> World:
         page_key="overview",
         tag_pk=capability.tag_links.first().tag_id,
         join_code=join_code_for_round(rnd=Round.objects.get(cycle=cycle, status="open")).code,
+        framework_import_pk=FrameworkImport.objects.create(kind="ifate", files=[]).pk,
     )
 
 
