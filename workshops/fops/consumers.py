@@ -1,31 +1,40 @@
 """The live FOP page: who else is looking, and changes after they are committed.
 
-Presence needs no shared store: a newcomer announces itself to the FOP's group, everyone already
-there answers it directly, and a leaver says goodbye. Each connection has an opaque id (a digest
-of its channel name), so two tabs of one person count once on screen. Changes are made over
-HTTP through the services, which broadcast after commit (``workshops.realtime``).
+Like a round or capture screen, the socket has no channel-layer channel of its own: the FOP's
+group events reach this process once, through its one subscription
+(``realtime.process_groups()``), which hands them to each of its sockets of the FOP.
+
+Presence needs no shared store. Each connection has an opaque id, a random token made when it
+connects (``you`` in its ``hello``). After its ``hello``, a newcomer announces itself to the FOP's
+group (``presence.join``); every socket already there tells its browser and answers through the
+group with a ``presence.here`` addressed ``to`` the newcomer's id, which only the newcomer's socket
+forwards; a leaver says goodbye (``presence.leave``). Each tab is a connection of its own, so two
+tabs of one person are two ids with one name, and the page lists each name once. Changes are made
+over HTTP through the services, which broadcast after commit (``workshops.realtime``). Presence
+is best-effort, as every broadcast is: a page whose answers were lost lists fewer people until
+its next connection.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
+import secrets
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 
 from workshops import realtime
 from workshops.fops.selectors import fop_for_member
 from workshops.fops.services import FOP_GROUP
 
+logger = logging.getLogger(__name__)
+
 LISTEN_ONLY = "This socket only listens: change the FOP with the page's forms."
 
 
-class FOPConsumer(realtime.JsonFrameConsumer):
-    group: str | None = None
+class FOPConsumer(realtime.ProcessGroupConsumer):
+    connection_id: str = ""
     name: str = ""
-
-    @property
-    def connection_id(self) -> str:
-        return hashlib.sha256(self.channel_name.encode()).hexdigest()[:16]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -38,24 +47,27 @@ class FOPConsumer(realtime.JsonFrameConsumer):
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.name = user.get_full_name() or user.email
-        # Join before accepting so no change committed after the page loaded is missed.
-        self.group = realtime.group_name(FOP_GROUP, fop.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        await self.send_json(
-            {"type": "hello", "fop": fop.pk, "you": self.connection_id, "history_hash": fop.history_hash}
-        )
-        await self.channel_layer.group_send(
-            self.group,
-            {"type": "presence.join", "reply_to": self.channel_name, "id": self.connection_id, "name": self.name},
-        )
+        self.connection_id = secrets.token_hex(8)
+        hello = {"type": "hello", "fop": fop.pk, "you": self.connection_id, "history_hash": fop.history_hash}
+        # Join before accepting so no change committed after the page loaded is missed; the
+        # hello is the first frame, and the others hear of the newcomer only after it.
+        await self.accept_in_group(realtime.group_name(FOP_GROUP, fop.pk), lambda: self.send_json(hello))
+        await self._to_group({"type": "presence.join", "id": self.connection_id, "name": self.name})
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_send(
-                self.group, {"type": "presence.leave", "id": self.connection_id, "name": self.name}
-            )
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            if self.group:
+                await self._to_group({"type": "presence.leave", "id": self.connection_id, "name": self.name})
+        finally:
+            await super().disconnect(code)
+
+    async def _to_group(self, message: dict) -> None:
+        # Best-effort, like every broadcast: a failed presence message must not fail the socket
+        # (or, on disconnect, keep it in the process's groups).
+        try:
+            await get_channel_layer().group_send(self.group, realtime.group_message(self.group, message))
+        except Exception:  # noqa: BLE001
+            logger.warning("Presence %s to %s failed", message["type"], self.group, exc_info=True)
 
     async def receive_json(self, content, **kwargs) -> None:
         # ``content`` is a JSON object with a text ``type`` (JsonFrameConsumer checked the frame).
@@ -70,12 +82,12 @@ class FOPConsumer(realtime.JsonFrameConsumer):
         if event["id"] == self.connection_id:
             return
         await self.send_json({"type": "presence", "action": "join", "id": event["id"], "name": event["name"]})
-        # Tell the newcomer that we are here too.
-        await self.channel_layer.send(
-            event["reply_to"], {"type": "presence.here", "id": self.connection_id, "name": self.name}
-        )
+        # Tell the newcomer that we are here too: through the group, addressed to it alone.
+        await self._to_group({"type": "presence.here", "to": event["id"], "id": self.connection_id, "name": self.name})
 
     async def presence_here(self, event: dict) -> None:
+        if event.get("to") != self.connection_id:
+            return
         await self.send_json({"type": "presence", "action": "here", "id": event["id"], "name": event["name"]})
 
     async def presence_leave(self, event: dict) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
 from django.test import Client
@@ -10,6 +11,8 @@ from django.urls import reverse
 from config.asgi import application
 from tests.workshops.fops.factories import build_needs, make_fop
 from tests.workshops.malformed_frames import MALFORMED
+from workshops import realtime
+from workshops.fops.services import FOP_GROUP
 from workshops.models import FOP
 from workshops.realtime import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, fop_ws_path
 
@@ -132,3 +135,61 @@ async def test_a_malformed_frame_gets_the_documented_error_and_the_socket_stays_
     await viewer.send_json_to({"type": "ping"})
     assert (await viewer.receive_json_from(timeout=5))["type"] == "pong"
     await viewer.disconnect()
+
+
+async def test_presence_answers_reach_only_the_newcomer(personas, fop):
+    first, connected, _ = await open_socket(personas.observer, fop.pk)
+    assert connected
+    first_id = (await first.receive_json_from())["you"]
+    second, connected, _ = await open_socket(personas.employer, fop.pk)
+    assert connected
+    second_id = (await second.receive_json_from())["you"]
+    assert (await first.receive_json_from(timeout=5))["action"] == "join"
+    assert (await second.receive_json_from(timeout=5))["id"] == first_id
+
+    third, connected, _ = await open_socket(personas.convener, fop.pk)
+    assert connected
+    hello = await third.receive_json_from()
+    assert hello["type"] == "hello" and len({first_id, second_id, hello["you"]}) == 3
+    answers = [await third.receive_json_from(timeout=5) for _ in range(2)]
+    assert sorted((m["action"], m["id"]) for m in answers) == sorted([("here", first_id), ("here", second_id)])
+    for earlier in (first, second):
+        joined = await earlier.receive_json_from(timeout=5)
+        assert (joined["action"], joined["id"]) == ("join", hello["you"])
+        # The answers to the newcomer went through the group, but no other socket passes them on.
+        assert await earlier.receive_nothing(timeout=0.5)
+    assert await third.receive_nothing(timeout=0.2)  # nor its own announcement
+    for socket in (first, second, third):
+        await socket.disconnect()
+
+
+async def test_the_sockets_of_a_fop_share_the_process_subscription_and_get_each_change_once(personas, fop):
+    screens = []
+    for person in (personas.observer, personas.employer):
+        socket, connected, _ = await open_socket(person, fop.pk)
+        assert connected
+        assert (await socket.receive_json_from())["type"] == "hello"
+        screens.append(socket)
+    assert (await screens[0].receive_json_from(timeout=5))["action"] == "join"
+    assert (await screens[1].receive_json_from(timeout=5))["action"] == "here"
+    hub = realtime.process_groups()
+    group = realtime.group_name(FOP_GROUP, fop.pk)
+    assert hub.local_sockets(group) == 2
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):  # whose members a test can see
+        assert set(layer.groups[group]) == {hub.channel}
+
+    client = Client()
+    await sync_to_async(client.force_login)(personas.employer)
+    cap_id = await sync_to_async(lambda: fop.entries.order_by("capability__ref").first().capability_id)()
+    url = reverse("workshops:fop_capability_change", args=[personas.cycle.slug, fop.pk, cap_id])
+    assert (await sync_to_async(client.post)(url, {"proficiency": 3})).status_code == 302
+    for socket in screens:
+        message = await socket.receive_json_from(timeout=5)
+        assert (message["type"], message["action"]) == ("changed", "uprate")
+        assert await socket.receive_nothing(timeout=0.5)  # once, not once per socket of the process
+
+    for socket in screens:
+        await socket.disconnect()
+    assert hub.local_sockets(group) == 0
+    assert hub.receiver is None
