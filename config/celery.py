@@ -9,6 +9,7 @@ from celery.signals import (
     task_failure,
     task_postrun,
     task_prerun,
+    worker_init,
     worker_process_init,
 )
 
@@ -39,6 +40,18 @@ def _load_the_model_with_the_worker(**kwargs) -> None:
         from matching.embeddings import load_in_background
 
         load_in_background()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _broadcast_through_the_outbox(**kwargs) -> None:
+    """A worker's broadcasts must reach the web servers' sockets: with an in-memory channel layer
+    (the embedded default) they go through the outbox (workshops/realtime.py). Both signals: pool
+    processes forked after worker_init inherit it; a pool that forks no process (solo, threads)
+    gets only worker_init, one that spawns them only worker_process_init."""
+    from workshops.realtime import sending_from_worker
+
+    sending_from_worker()
 
 
 @after_setup_task_logger.connect

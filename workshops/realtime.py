@@ -22,6 +22,11 @@
   and writes each group message to the group's local sockets. A broadcast to 1,000 screens on two
   servers is then two channel-layer messages, not 1,000 (each with its own queue, futures and
   receive loop in channels-redis).
+* **The outbox** (embedded default): an in-memory channel layer lives inside one process, so a
+  Celery worker's group send would reach no socket. A worker process with that layer writes its
+  broadcasts to ``core.models.Broadcast`` instead, and each web process, while it has sockets in
+  process groups, reads new rows every ``OUTBOX_POLL_SECONDS`` and sends them on its own layer.
+  With Redis (services mode) every process sends directly, as before.
 """
 
 from __future__ import annotations
@@ -32,15 +37,19 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import cache
 
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+from django.db.models import Max
 from django.urls import URLPattern, URLResolver, path
 from django.urls.resolvers import RegexPattern
+from django.utils import timezone
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -252,7 +261,10 @@ def _send_now(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, group_message(group, message))
+        if _in_worker and isinstance(layer, InMemoryChannelLayer):
+            outbox_write(group, message)
+        else:
+            async_to_sync(layer.group_send)(group, group_message(group, message))
     except Exception:  # noqa: BLE001 - a broadcast is best-effort; the database already holds the truth
         logger.exception("Broadcast to %s failed", group)
 
@@ -260,6 +272,56 @@ def _send_now(group: str, message: dict) -> None:
 def send_after_commit(group: str, message: dict) -> None:
     """Send ``message`` (with a ``type`` naming the consumer handler) to ``group`` once committed."""
     transaction.on_commit(lambda: _send_now(group, message))
+
+
+# --- The outbox: a worker's broadcasts in the embedded default ----------------------------------
+
+#: How often a web process reads new rows, and how long a row is kept: far longer than a poll, so
+#: every process has read it before it goes.
+OUTBOX_POLL_SECONDS = 0.5
+OUTBOX_KEEP_SECONDS = 60.0
+OUTBOX_BATCH = 500
+
+#: True in a Celery worker process (``sending_from_worker``, called from config/celery.py). Eager
+#: tasks run in the web process and keep sending directly.
+_in_worker = False
+_outbox_pruned_at = 0.0
+
+
+def sending_from_worker() -> None:
+    """This process is a Celery worker: with an in-memory channel layer (the embedded default)
+    its broadcasts go through the outbox, because its layer is not the web servers'."""
+    global _in_worker
+    _in_worker = True
+
+
+def outbox_write(group: str, message: dict) -> None:
+    """Leave ``message`` for the web processes, and delete rows every process has long read
+    (at most every tenth of the keeping time, so a burst of broadcasts deletes once)."""
+    from core.models import Broadcast
+
+    global _outbox_pruned_at
+    Broadcast.objects.create(group=group, message=message)
+    if time.monotonic() - _outbox_pruned_at > OUTBOX_KEEP_SECONDS / 10:
+        _outbox_pruned_at = time.monotonic()
+        Broadcast.objects.filter(created_at__lt=timezone.now() - timedelta(seconds=OUTBOX_KEEP_SECONDS)).delete()
+
+
+def outbox_last_id() -> int:
+    """Where a web process starts reading: rows written before it had sockets are not replayed."""
+    from core.models import Broadcast
+
+    return Broadcast.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+def outbox_after(last_id: int) -> list[tuple[int, str, dict]]:
+    """The rows written after ``last_id``, oldest first. On SQLite writers take turns, so ids
+    commit in order; a row that commits after a higher id was read is missed, best-effort as
+    every broadcast is."""
+    from core.models import Broadcast
+
+    rows = Broadcast.objects.filter(id__gt=last_id).order_by("id").values_list("id", "group", "message")
+    return list(rows[:OUTBOX_BATCH])
 
 
 # --- Process groups ---------------------------------------------------------------------------
@@ -277,6 +339,9 @@ class ProcessGroups:
     ``join`` (the process's channel is in the group when it returns: register first, then load the
     state) and is *held* until ``release``: messages for it wait, so the snapshot it is sent first
     is never overtaken by an event. Delivery to each socket is best-effort, as every broadcast is.
+
+    With an in-memory layer a second loop relays the outbox (what workers broadcast) onto the
+    layer while any group has a local socket.
     """
 
     def __init__(self, layer, loop: asyncio.AbstractEventLoop):
@@ -287,7 +352,9 @@ class ProcessGroups:
         self.joined_at: dict[str, float] = {}
         self.held: dict[object, list[dict]] = {}
         self.receiver: asyncio.Task | None = None
+        self.relay: asyncio.Task | None = None
         self._channel_lock = asyncio.Lock()
+        self._relay_lock = asyncio.Lock()
 
     async def join(self, group: str, consumer) -> None:
         async with self._channel_lock:
@@ -306,6 +373,8 @@ class ProcessGroups:
                 raise
         if self.receiver is None or self.receiver.done():
             self.receiver = self.loop.create_task(self._receive())
+        if isinstance(self.layer, InMemoryChannelLayer):
+            await self._start_relay()
 
     async def release(self, consumer) -> None:
         """Deliver what arrived for ``consumer`` while it was held, then deliver as it comes."""
@@ -327,6 +396,9 @@ class ProcessGroups:
             self.receiver = None
             self.channel = None
             self.joined_at.clear()
+        if not self.sockets and self.relay is not None:
+            self.relay.cancel()
+            self.relay = None
 
     def _forget(self, group: str, consumer) -> None:
         self.held.pop(consumer, None)
@@ -370,6 +442,37 @@ class ProcessGroups:
                 self.joined_at[group] = time.monotonic()
             except Exception:  # noqa: BLE001
                 return
+
+    async def _start_relay(self) -> None:
+        # Where to start is read before join returns, so before the socket loads its state: a
+        # worker's broadcast committed after the snapshot was read is always relayed.
+        async with self._relay_lock:
+            if self.relay is not None and not self.relay.done():
+                return
+            try:
+                last_id = await database_sync_to_async(outbox_last_id)()
+            except Exception:  # noqa: BLE001 - the loop reads it again; broadcasts are best-effort
+                logger.warning("Reading the broadcast outbox failed", exc_info=True)
+                last_id = None
+            self.relay = self.loop.create_task(self._relay(last_id))
+
+    async def _relay(self, last_id: int | None) -> None:
+        while self.sockets:
+            await asyncio.sleep(OUTBOX_POLL_SECONDS)
+            try:
+                if last_id is None:
+                    last_id = await database_sync_to_async(outbox_last_id)()
+                    continue
+                rows = await database_sync_to_async(outbox_after)(last_id)
+            except Exception:  # noqa: BLE001 - the database briefly away: read again next time
+                logger.warning("Reading the broadcast outbox failed", exc_info=True)
+                continue
+            for row_id, group, message in rows:
+                last_id = row_id
+                try:
+                    await self.layer.group_send(group, group_message(group, message))
+                except Exception:  # noqa: BLE001
+                    logger.warning("Relaying a broadcast to %s failed", group, exc_info=True)
 
     async def _deliver(self, message: dict) -> None:
         group = message.get("group")
