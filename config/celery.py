@@ -49,9 +49,9 @@ def _broadcast_through_the_outbox(**kwargs) -> None:
     (the embedded default) they go through the outbox (workshops/realtime.py). Both signals: pool
     processes forked after worker_init inherit it; a pool that forks no process (solo, threads)
     gets only worker_init, one that spawns them only worker_process_init."""
-    from workshops.realtime import sending_from_worker
+    from workshops.realtime import outside_the_web_server
 
-    sending_from_worker()
+    outside_the_web_server()
 
 
 @after_setup_task_logger.connect

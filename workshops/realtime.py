@@ -37,6 +37,7 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import cache
 
@@ -261,7 +262,7 @@ def _send_now(group: str, message: dict) -> None:
     if layer is None:
         return
     try:
-        if _in_worker and isinstance(layer, InMemoryChannelLayer):
+        if _outside_web_server and isinstance(layer, InMemoryChannelLayer):
             outbox_write(group, message)
         else:
             async_to_sync(layer.group_send)(group, group_message(group, message))
@@ -282,17 +283,31 @@ OUTBOX_POLL_SECONDS = 0.5
 OUTBOX_KEEP_SECONDS = 60.0
 OUTBOX_BATCH = 500
 
-#: True in a Celery worker process (``sending_from_worker``, called from config/celery.py). Eager
+#: True in a process that is not a web server but broadcasts: a Celery worker (config/celery.py),
+#: and a management command that changes live rooms while it runs (close_due_rounds,
+#: simulate_delphi, propose_fops, import_capabilities: ``broadcasting_from_a_command``). Eager
 #: tasks run in the web process and keep sending directly.
-_in_worker = False
+_outside_web_server = False
 _outbox_pruned_at = 0.0
 
 
-def sending_from_worker() -> None:
-    """This process is a Celery worker: with an in-memory channel layer (the embedded default)
+def outside_the_web_server() -> None:
+    """This process is not the web server: with an in-memory channel layer (the embedded default)
     its broadcasts go through the outbox, because its layer is not the web servers'."""
-    global _in_worker
-    _in_worker = True
+    global _outside_web_server
+    _outside_web_server = True
+
+
+@contextmanager
+def broadcasting_from_a_command():
+    """``outside_the_web_server`` while a management command runs, restored after (a command
+    called in-process, as tests do, leaves the process as it was)."""
+    global _outside_web_server
+    before, _outside_web_server = _outside_web_server, True
+    try:
+        yield
+    finally:
+        _outside_web_server = before
 
 
 def outbox_write(group: str, message: dict) -> None:

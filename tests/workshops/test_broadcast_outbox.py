@@ -34,8 +34,8 @@ def _immediate_broadcasts(settings):
 def in_worker(monkeypatch):
     """What config/celery.py does as a worker process starts (tests/e2e/test_worker_broadcasts.py
     proves it on a real worker)."""
-    monkeypatch.setattr(realtime, "_in_worker", False)
-    realtime.sending_from_worker()
+    monkeypatch.setattr(realtime, "_outside_web_server", False)
+    realtime.outside_the_web_server()
 
 
 @pytest.fixture
@@ -101,3 +101,23 @@ def test_the_worker_deletes_rows_every_server_has_long_read(monkeypatch, in_work
     assert left[0] == (recent.pk, "round-1")
     assert left[1:] == [(left[1][0], "round-2")]
     assert not Broadcast.objects.filter(pk=old.pk).exists()
+
+
+async def test_a_round_closed_by_the_cron_command_reaches_the_open_socket(personas, live, monkeypatch):
+    """``manage.py close_due_rounds`` from cron is a process of its own, like a worker."""
+    from django.core.management import call_command
+
+    monkeypatch.setattr(realtime, "_outside_web_server", False)
+    ws, snapshot = await connect(live.round.pk, await database_sync_to_async(session_cookie)(personas.technologist))
+    await database_sync_to_async(
+        lambda: Round.objects.filter(pk=live.round.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    )()
+
+    await database_sync_to_async(call_command)("close_due_rounds")
+
+    closed = await until(ws, "round_closed")
+    assert closed["round"] == live.round.pk
+    if _through_outbox():
+        assert await database_sync_to_async(Broadcast.objects.count)() >= 1
+    assert realtime._outside_web_server is False, "the command leaves the process as it found it"
+    await ws.disconnect()

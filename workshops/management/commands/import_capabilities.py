@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.commands import cycle_or_command_error
+from workshops import realtime
 from workshops.capture.services import CapabilityImportError, capabilities_import
 
 
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--submitted", action="store_true", help="Leave them submitted instead of accepted.")
 
+    # Open screens hear of what it changes through the outbox (workshops/realtime.py).
+    @realtime.broadcasting_from_a_command()
     def handle(self, *args, cycle: str, file: str, submitted: bool, **options):
         target = cycle_or_command_error(cycle)
         path = Path(file)

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.commands import cycle_or_command_error
+from workshops import realtime
 from workshops.fops.proposals import ProposalError, clean_parameters, fop_propose
 from workshops.fops.types import ProposalParameters
 
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--min-size", type=int, default=defaults.min_size, help="Smallest profile before joining.")
         parser.add_argument("--similarity", type=float, default=defaults.similarity, help="Merge threshold, 0–1.")
 
+    # Open screens hear of what it changes through the outbox (workshops/realtime.py).
+    @realtime.broadcasting_from_a_command()
     def handle(self, *args, cycle: str, max_size: int, min_size: int, similarity: float, **options):
         target = cycle_or_command_error(cycle)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from cycles.commands import cycle_or_command_error
+from workshops import realtime
 from workshops.delphi.services import DelphiError
 from workshops.delphi.simulation import delphi_simulate
 
@@ -21,6 +22,8 @@ class Command(BaseCommand):
             "--reset", action="store_true", help="Delete the cycle's existing rounds, votes and results first."
         )
 
+    # Open screens hear of what it changes through the outbox (workshops/realtime.py).
+    @realtime.broadcasting_from_a_command()
     def handle(self, *args, cycle_slug: str, panellists: int, rounds: int, seed: int, reset: bool, **options):
         if panellists < 1 or rounds < 1:
             raise CommandError("--panellists and --rounds must be at least 1.")
