@@ -134,7 +134,9 @@ class Statement(models.Model):
     class Meta:
         ordering = ["version", "standard", "id"]
         constraints = [models.UniqueConstraint(fields=["version", "standard", "ref"], name="unique_statement_ref")]
-        indexes = [models.Index(fields=["version", "kind"])]
+        # (version, text_hash) covers "how many of a version's statements are embedded", which the
+        # frameworks and import pages ask while a worker embeds (0.6 s → 0.1 s for ESCO's 63,711).
+        indexes = [models.Index(fields=["version", "kind"]), models.Index(fields=["version", "text_hash"])]
 
     def __str__(self) -> str:
         return self.text[:80]

@@ -67,8 +67,8 @@ def frameworks_with_versions() -> list[Framework]:
 
 
 def version_embedding(version: FrameworkVersion | None) -> dict | None:
-    """How far the embedding of ``version`` is: ``active`` (not finished), ``stored`` of ``total``
-    statements and ``percent`` (99 at most until the worker marks the version embedded)."""
+    """How far the embedding of ``version``'s statements is: ``active`` while some are not stored
+    yet, ``stored`` of ``total`` and ``percent``."""
     from matching.embeddings import MODEL_NAME
     from matching.models import Embedding
 
@@ -79,12 +79,10 @@ def version_embedding(version: FrameworkVersion | None) -> dict | None:
     statements = Statement.objects.filter(version=version)
     total = statements.count()
     stored = statements.filter(text_hash__in=Embedding.objects.filter(model=MODEL_NAME).values("text_hash")).count()
-    return {
-        "active": True,
-        "stored": stored,
-        "total": total,
-        "percent": min(99, int(100 * stored / total)) if total else 0,
-    }
+    # Every statement stored, the version not marked yet: the warm-up marks it once its corpora
+    # are built too, and a match run embeds what it needs without marking.
+    done = stored >= total
+    return {"active": not done, "stored": stored, "total": total, "percent": 100 if done else int(100 * stored / total)}
 
 
 def framework_version(version_id: int) -> FrameworkVersion:
