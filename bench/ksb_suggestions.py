@@ -105,16 +105,16 @@ def _scores(ranks: list[int | None]) -> tuple[float, float, float]:
 def cycle_accent() -> None:
     """Suggestions inside a cycle whose statements share a domain word (issue 14, part 7): each
     discount of the cycle's accent side by side, from none (plain suggestions) up."""
-    from matching import suggestions
+    from matching import ranking, suggestions
 
     data = json.loads((ROOT / "tests" / "workshops" / "tags" / "ksb_cycle_accent.json").read_text())
     cases, cycles = data["cases"], data["cycles"]
     print(f"\nCycle accent — {len(cases)} cases in {len(cycles)} cycles (tests/workshops/tags/ksb_cycle_accent.json)")
     print("  discount   @1     @5     MRR@10  top-5 suggestions carrying the cycle's accent word")
-    adopted = suggestions.ACCENT_DISCOUNT
+    adopted = ranking.ACCENT_DISCOUNT
     try:
         for weight in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
-            suggestions.ACCENT_DISCOUNT = weight
+            ranking.ACCENT_DISCOUNT = weight
             ranks, accented, shown = [], 0, 0
             for case in cases:
                 cycle = cycles[case["cycle"]]
@@ -135,7 +135,7 @@ def cycle_accent() -> None:
         plain = json.loads((ROOT / "tests" / "workshops" / "tags" / "ksb_expected.json").read_text())["cases"]
         statements = sorted({c["statement"] for c in plain})
         for weight in (0.0, 0.25, 0.4, 0.5):
-            suggestions.ACCENT_DISCOUNT = weight
+            ranking.ACCENT_DISCOUNT = weight
             ranks = [
                 _ranked(suggestions.suggest_tags(c["statement"], c["kind"], [], 10, context=statements), c)[1]
                 for c in plain
@@ -145,7 +145,7 @@ def cycle_accent() -> None:
                 f"  expected-tag cases in a mixed cycle, discount {weight}: @1 {at1:.0%}  @5 {at5:.0%}  MRR@10 {mrr:.3f}"
             )
     finally:
-        suggestions.ACCENT_DISCOUNT = adopted
+        ranking.ACCENT_DISCOUNT = adopted
 
 
 if __name__ == "__main__":

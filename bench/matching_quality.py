@@ -19,7 +19,15 @@
    revision pairs, and the point-of-care report's provision statuses (balanced accuracy at the
    threshold best on the labelled set, and at the best threshold for the report itself).
 
-    python bench/matching_quality.py [--queries 3000] [--only-ranking]
+6. Library search without the cycle's accent (issue 14): ``library.library_search`` inside cycles
+   whose statements share a domain word (``tests/matching/data/library_cycle_accent.json``, real
+   cycles of this database, O*NET and ESCO imported and embedded), each discount of the cycle's
+   mean direction side by side from none up; then the measures it must not harm, through the
+   library's own ranking (O*NET tasks + ESCO skills, hub term): DWA siblings and revision pairs
+   searched inside a mixed cycle and inside their occupation as the cycle, without and with the
+   discount, and the search's server time.
+
+    python bench/matching_quality.py [--queries 3000] [--only-ranking] [--only-library]
 """
 
 from __future__ import annotations
@@ -120,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=3000)
     parser.add_argument("--only-ranking", action="store_true", help="only section 5 (the second stage)")
+    parser.add_argument("--only-library", action="store_true", help="only section 6 (library search, cycle accent)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     data = Path(settings.SHARED_DATA_DIR) / "onet"
@@ -149,6 +158,9 @@ def main() -> None:
 
     if args.only_ranking:
         second_stage(data, texts, vectors, revised, revisions, queries, siblings)
+        return
+    if args.only_library:
+        library_accent(texts, vectors, occupation, revised, revisions, queries, siblings)
         return
 
     print(
@@ -234,6 +246,7 @@ def main() -> None:
         f"revision pairs min {revision_cosines.min():.3f} / median {np.median(revision_cosines):.3f}."
     )
     second_stage(data, texts, vectors, revised, revisions, queries, siblings)
+    library_accent(texts, vectors, occupation, revised, revisions, queries, siblings)
 
 
 def second_stage(data, texts, vectors, revised, revisions, queries, siblings) -> None:
@@ -308,6 +321,169 @@ def second_stage(data, texts, vectors, revised, revisions, queries, siblings) ->
     for t in (0.45, 0.50, 0.55, 0.56, 0.60, 0.65):
         p, r = cal.at_threshold(t)
         print(f"| {t:.2f} | {p:.3f} | {r:.3f} |")
+
+
+ACCENT_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def library_accent(texts, vectors, occupation, revised, revisions, queries, siblings) -> None:
+    """§6: library search inside a cycle whose statements share a domain word, each discount side
+    by side; then the library measures the discount must not harm (module docstring)."""
+    import json
+    import re
+    import statistics
+    import time
+
+    from cycles.models import Cycle
+    from matching import library
+    from matching.corpora import latest_version
+    from matching.importers import import_framework
+    from workshops.models import Capability
+
+    shared = Path(settings.SHARED_DATA_DIR)
+    for kind in ("onet", "esco"):
+        if import_framework(kind, str(shared / kind)).created:
+            print(f"(imported {latest_version(kind)})", flush=True)
+        version = latest_version(kind)
+        if version.embedded_at is None:
+            print(
+                f"(embedded {version}: {services.framework_version_embed(version=version):,} texts, once)", flush=True
+            )
+    fixture = json.loads((ROOT / "tests" / "matching" / "data" / "library_cycle_accent.json").read_text())
+    Cycle.objects.filter(slug__startswith="bench-accent-").delete()
+    cycles = {}
+    for name, spec in fixture["cycles"].items():
+        cycle = Cycle.objects.create(slug=f"bench-accent-{name}", title=f"Accent bench: {name}", challenge="bench")
+        Capability.objects.bulk_create(
+            Capability(cycle=cycle, ref=f"C{i + 1:02d}", statement=text, status=Capability.Status.ACCEPTED)
+            for i, text in enumerate(spec["statements"])
+        )
+        cycles[name] = (cycle, set(spec["accent"]))
+    library.forget()
+    embeddings.get_model()  # every vector may be stored already: a search needs the model itself
+    adopted, centred_adopted = library.ACCENT_DISCOUNT, library.ACCENT_CENTRED
+    cases = fixture["cases"]
+    words = lambda text: set(re.findall(r"[a-z]+", text.lower()))  # noqa: E731
+    try:
+        for case in cases:  # warm: the model, the matrices, every statement's vector in the store
+            library.library_search(cycles[case["cycle"]][0], case["statement"], 10)
+        print(
+            f"\nLibrary search inside a cycle with an accent — {len(cases)} cases in {len(cycles)} cycles "
+            f"(tests/matching/data/library_cycle_accent.json), load average {os.getloadavg()[0]:.1f}\n"
+        )
+        print("| discount | @1 | @5 | MRR@10 | top-5 hits carrying the cycle's word | median ms per search |")
+        print("|---|---|---|---|---|---|")
+        for weight, centred in [(w, False) for w in ACCENT_WEIGHTS] + [(w, True) for w in ACCENT_WEIGHTS[1:]]:
+            library.ACCENT_DISCOUNT, library.ACCENT_CENTRED = weight, centred
+            ranks, accented, shown, took = [], 0, 0, []
+            for case in cases:
+                cycle, accent = cycles[case["cycle"]]
+                hits, ms = library.library_search(cycle, case["statement"], 10)
+                took.append(ms)
+                expected = {e.strip().lower() for e in case["expected"]}
+                names = [h.text.strip().lower() for h in hits]
+                ranks.append(next((i + 1 for i, n in enumerate(names) if n in expected), 1000))
+                accented += sum(1 for n in names[:5] if words(n) & accent)
+                shown += len(names[:5])
+            r = np.array(ranks)
+            mark = (", beyond the library's mean" if centred else "") + (
+                " (adopted)" if weight == adopted and (centred == centred_adopted or not weight) else ""
+            )
+            print(
+                f"| {weight}{mark} | {np.mean(r <= 1):.0%} | {np.mean(r <= 5):.0%} | "
+                f"{np.mean(np.where(r <= 10, 1.0 / r, 0.0)):.3f} | {accented}/{shown} ({accented / max(shown, 1):.0%}) "
+                f"| {statistics.median(took):.1f} |"
+            )
+        # What the discount (at 0.5) adds to a search: the cycle's context (one aggregate query, its
+        # vectors cached) and the vector arithmetic, timed alone.
+        library.ACCENT_DISCOUNT, library.ACCENT_CENTRED = adopted, centred_adopted
+        step = []
+        for _ in range(5):
+            for case in cases:
+                vector = embeddings.encode([case["statement"]])[0]
+                started = time.perf_counter()
+                library.without_cycle_accent(cycles[case["cycle"]][0], case["statement"], vector, 0.5)
+                step.append((time.perf_counter() - started) * 1000)
+        step.sort()
+        print(
+            f"\nThe accent step alone (context lookup + discount): median {statistics.median(step):.2f} ms, "
+            f"p95 {step[int(len(step) * 0.95) - 1]:.2f} ms over {len(step)} calls."
+        )
+        _library_unharmed(texts, vectors, occupation, revised, revisions, queries, siblings)
+    finally:
+        library.ACCENT_DISCOUNT, library.ACCENT_CENTRED = adopted, centred_adopted
+        Cycle.objects.filter(slug__startswith="bench-accent-").delete()
+        library.forget()
+
+
+def _library_unharmed(texts, vectors, occupation, revised, revisions, queries, siblings) -> None:
+    """DWA siblings and revision pairs through the library's ranking (O*NET tasks + ESCO skills, hub
+    term; the query's own text never counts), inside a mixed cycle (20 other queries of the set) and
+    inside the occupation as the cycle (its other tasks; the revision's original and its copies
+    left out), without and with the discount."""
+    from matching import library, ranking
+
+    _, items = library.reference_matrix()
+    cands = library.reference_ranking()
+    item_text = [embeddings.normalise(item.text) for _, item in items]
+    norm = [embeddings.normalise(t) for t in texts]
+    rng = np.random.default_rng(1)
+    by_occupation: dict[int, list[int]] = defaultdict(list)
+    for i, code in enumerate(occupation):
+        by_occupation[int(code)].append(i)
+
+    def ranks(query_vectors, own: list[str], relevant: list[set[str]]) -> np.ndarray:
+        top, _ = ranking.search(query_vectors, cands, 30)
+        out = np.full(len(own), 1000)
+        for row, idx in enumerate(top):
+            rank = 0
+            for j in idx:
+                if item_text[j] == own[row]:
+                    continue
+                rank += 1
+                if item_text[j] in relevant[row]:
+                    out[row] = rank
+                    break
+        return out
+
+    sib_own = [norm[i] for i in queries]
+    sib_rel = [{norm[j] for j in rel} - {norm[i]} for i, rel in zip(queries, siblings, strict=True)]
+    rev_own = [embeddings.normalise(t) for t, _ in revisions]
+    rev_rel = [{norm[target]} for _, target in revisions]
+    sets = {
+        "DWA siblings": (vectors[queries], sib_own, sib_rel, [int(occupation[i]) for i in queries], list(queries)),
+        "revisions": (revised, rev_own, rev_rel, [int(occupation[t]) for _, t in revisions], [t for _, t in revisions]),
+    }
+    print("\nThe library measures the discount must not harm (library ranking: O*NET tasks + ESCO skills, hub term):\n")
+    print("| set | cycle (context) | discount | R@1 | R@5 | R@10 | MRR (first 30) |")
+    print("|---|---|---|---|---|---|---|")
+    notes = []
+    for name, (qv, own, rel, occ, origin) in sets.items():
+        mixed = []
+        for row in range(len(qv)):
+            others = rng.choice(len(qv) - 1, size=min(20, len(qv) - 1), replace=False)
+            mixed.append(qv[others + (others >= row)])
+        occupations = []
+        for row in range(len(qv)):
+            left_out = rel[row] | {own[row]}
+            occupations.append(
+                vectors[[j for j in by_occupation[occ[row]] if j != origin[row] and norm[j] not in left_out]]
+            )
+        for label, ctx in (("mixed (20 other queries)", mixed), ("its occupation's other tasks", occupations)):
+            centre_of_library = library.reference_centre()
+            for weight, centre in ((0.0, None), (0.5, None), (0.25, centre_of_library), (0.5, centre_of_library)):
+                moved = np.vstack([ranking.without_accent(qv[row], ctx[row], weight, centre) for row in range(len(qv))])
+                r = ranks(moved, own, rel)
+                print(
+                    f"| {name} | {label} | {weight}{', beyond the library mean' if centre is not None else ''} "
+                    f"| {np.mean(r <= 1):.3f} | {np.mean(r <= 5):.3f} | {np.mean(r <= 10):.3f} "
+                    f"| {np.mean(np.where(r <= 30, 1.0 / r, 0.0)):.3f} |"
+                )
+            enough = sum(len(c) >= ranking.ACCENT_MIN_CONTEXT for c in ctx)
+            notes.append(
+                f"{name}, {label}: {enough}/{len(ctx)} queries with a context of ≥ {ranking.ACCENT_MIN_CONTEXT}"
+            )
+    print("\n" + "; ".join(notes) + ".")
 
 
 if __name__ == "__main__":

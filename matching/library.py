@@ -3,7 +3,9 @@
 - ``library_search(cycle, q, k)``: semantic search-as-you-type over O*NET tasks, ESCO skills and
   knowledge, and the capabilities of every other cycle (the cross-cycle data cube). The reference
   part is one in-memory matrix per process, rebuilt only when a framework version changes; the
-  other cycles' capabilities are a small second matrix rebuilt when they change.
+  other cycles' capabilities are a small second matrix rebuilt when they change. The cycle's
+  accent is not discounted here (``ACCENT_DISCOUNT``: measured against KSB suggestions' discount
+  and not adopted, as it costs the library's DWA-sibling figures).
 - ``near_duplicates(cycle, text)``: the cycle's own capabilities that say nearly the same thing.
 - ``suggest_classification(text)``: Function › Domain › Area voted by the nearest classified
   capabilities of any cycle.
@@ -30,6 +32,16 @@ CLASSIFY_NEIGHBOURS = 7
 CLASSIFY_MIN_SCORE = 0.35
 MIN_QUERY_LENGTH = 3
 LIVE_STATUSES = [Capability.Status.SUBMITTED, Capability.Status.ACCEPTED]
+# The cycle's accent in library search (issue 14): measured, not adopted (bench/matching_quality.py
+# §6, docs/benchmarks.md). KSB suggestions' discount at 0.5 lifts the library's accent cases
+# (tests/matching/data/library_cycle_accent.json: MRR@10 0.194 → 0.301, @5 24 % → 35 %) but costs
+# DWA siblings searched inside a cycle (R@1 0.279 → 0.255 in a mixed cycle, R@10 0.618 → 0.564 in
+# the occupation's). 0: the search keeps the accent; ``accent_discount=`` asks for the discount.
+ACCENT_DISCOUNT = 0.0
+# Measured too: the accent taken beyond the library's own mean vector (``reference_centre``). It
+# harms less (R@1 0.273 and 0.268 at 0.5; 0.276 and 0.278 at 0.25) but still harms R@5/R@10, and on
+# a small library its mean is the cycle's own domain. Off: a discount, asked for, is KSB's own.
+ACCENT_CENTRED = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ def reference_matrix() -> tuple[np.ndarray, list[tuple[str, CorpusItem]]]:
                 # The second stage (matching/ranking.py): each corpus's hub term among itself.
                 _reference["ranking"] = ranking.stack([ranking.for_corpus(c) for c in corpora if len(c)])
                 _reference["items"] = [(c.key, item) for c in corpora for item in c.items]
+                stacked = _reference["vectors"]
+                _reference["mean"] = stacked.mean(axis=0) if len(stacked) else None
                 _reference["signature"] = signature
     _reference["checked"] = now
     return _reference["vectors"], _reference["items"]
@@ -131,13 +145,50 @@ def _query_vector(q: str) -> np.ndarray:
     return embeddings.encode([q])[0]
 
 
-def library_search(cycle: Cycle, q: str, k: int = 10) -> tuple[list[LibraryHit], float]:
-    """The k nearest library statements to ``q`` and the server time in milliseconds."""
+def accent_corpus(cycle: Cycle) -> Corpus:
+    """The statements whose shared accent a search inside ``cycle`` discounts, with their vectors:
+    the context KSB suggestions use too (``workshops.tags.selectors.accent_context``), cached like
+    the other capability matrices."""
+    from workshops.tags.selectors import accent_context  # noqa: PLC0415 - the one choice of context
+
+    return _capability_corpus(f"accent:{cycle.pk}", accent_context(cycle.pk))
+
+
+def without_cycle_accent(cycle: Cycle, q: str, vector: np.ndarray, weight: float | None = None) -> np.ndarray:
+    """``vector`` (of ``q``) less ``weight`` (default ``ACCENT_DISCOUNT``) of the accent of the
+    cycle's other statements (``q`` itself, when it is one of them, left out), so that what every
+    statement of the cycle says ("food", "aircraft") no longer leads the search and the
+    capability's own meaning does (issue 14). Unchanged at weight 0 (the default: measured and not
+    adopted, see ``ACCENT_DISCOUNT``) or for a cycle of fewer than ``ranking.ACCENT_MIN_CONTEXT``."""
+    weight = ACCENT_DISCOUNT if weight is None else weight
+    if weight <= 0:
+        return vector
+    corpus = accent_corpus(cycle)
+    rows = [i for i, item in enumerate(corpus.items) if item.text.strip() != q]
+    if len(rows) < ranking.ACCENT_MIN_CONTEXT:
+        return vector
+    centre = reference_centre() if ACCENT_CENTRED else None
+    return ranking.without_accent(vector, corpus.vectors[rows], weight, centre)
+
+
+def reference_centre() -> np.ndarray | None:
+    """The mean vector of the library's O*NET and ESCO statements: the direction every statement
+    of the embedding space leans to, whatever its domain."""
+    reference_matrix()
+    return _reference.get("mean")
+
+
+def library_search(
+    cycle: Cycle, q: str, k: int = 10, *, accent_discount: float | None = None
+) -> tuple[list[LibraryHit], float]:
+    """The k nearest library statements to ``q`` and the server time in milliseconds. The query's
+    vector goes through ``without_cycle_accent`` at ``accent_discount`` (default
+    ``ACCENT_DISCOUNT``: 0, measured and not adopted)."""
     started = time.perf_counter()
     q = (q or "").strip()
     if len(q) < MIN_QUERY_LENGTH:
         return [], 0.0
-    vector = _query_vector(q)
+    vector = without_cycle_accent(cycle, q, _query_vector(q), accent_discount)
     reference, items = reference_matrix()
     others = _capability_corpus(
         f"others:{cycle.pk}",
@@ -178,7 +229,12 @@ class Duplicate:
 def near_duplicates(
     cycle: Cycle, text: str, *, threshold: float = DUPLICATE_THRESHOLD, exclude_id: int | None = None, k: int = 5
 ) -> list[Duplicate]:
-    """The cycle's capabilities (submitted or accepted) that say nearly the same as ``text``."""
+    """The cycle's capabilities (submitted or accepted) that say nearly the same as ``text``.
+
+    By plain cosine, the cycle's accent kept (unlike ``library_search``): two statements of the
+    cycle that say the same thing share its accent as well, and are still duplicates; discounting
+    what they have in common would lower exactly the score that makes them one. The threshold
+    (``DUPLICATE_THRESHOLD``) is a cosine's, too."""
     text = (text or "").strip()
     if len(text) < MIN_QUERY_LENGTH:
         return []
@@ -196,7 +252,11 @@ def near_duplicates(
 
 def suggest_classification(text: str, *, exclude_id: int | None = None) -> dict | None:
     """Function › Domain › Area for ``text``, by a score-weighted vote of the nearest classified
-    capabilities of any cycle; None when nothing classified is near enough."""
+    capabilities of any cycle; None when nothing classified is near enough.
+
+    By plain cosine, without the cycle's accent discount: the neighbours are capabilities, scored
+    against ``CLASSIFY_MIN_SCORE`` (a cosine), it has no cycle to take an accent from, and no case
+    set measures a discount here."""
     text = (text or "").strip()
     if len(text) < MIN_QUERY_LENGTH:
         return None

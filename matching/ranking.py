@@ -19,6 +19,9 @@ Primitives (pure numpy, used by the bench with any parameters):
     ``(1 − γ)·cos(q, duty) + γ·cos(q, context of the duty)``.
 ``rank_fusion(dense, lexical, candidates, k)``
     reciprocal-rank fusion of the dense and a lexical order over the top candidates.
+``without_accent(query, context, weight)``
+    the query less part of its component along the mean of the cycle's statements (issue 14): what
+    every statement of a cycle shares ("food", "aircraft") stops leading a search inside it.
 
 The adopted ranking is ``rescore(...)``: the one function match runs, ``match_statements``, the
 capability library and KSB suggestions call.
@@ -44,6 +47,13 @@ HUB_MARGIN = 32
 # How many first-stage candidates per query a search re-scores (runs re-score every column: the
 # correction is per column, so it costs one subtraction of a vector).
 CANDIDATES = 50
+# The cycle's accent (issue 14): a query loses this share of its component along the mean of the
+# cycle's capability statements. KSB suggestions' weight, measured against 0 by bench/ksb_suggestions.py
+# on tests/workshops/tags/ksb_cycle_accent.json; library search measured it too (bench/
+# matching_quality.py §6) and does not discount (``library.ACCENT_DISCOUNT`` 0). Fewer statements
+# than ACCENT_MIN_CONTEXT have no accent to speak of.
+ACCENT_DISCOUNT = 0.5
+ACCENT_MIN_CONTEXT = 5
 
 
 def hubness(vectors: np.ndarray, reference: np.ndarray | None = None, k: int = HUB_K) -> np.ndarray:
@@ -117,6 +127,27 @@ def rank_fusion(dense: np.ndarray, lexical: np.ndarray, candidates: int = CANDID
     lexical_rank = np.argsort(np.argsort(-lexical_top, axis=1, kind="stable"), axis=1) + 1
     out[rows, top] = 1.0 / (k + dense_rank) + 1.0 / (k + lexical_rank)
     return out
+
+
+def without_accent(
+    query: np.ndarray, context: np.ndarray, weight: float | None = None, centre: np.ndarray | None = None
+) -> np.ndarray:
+    """``query`` (a unit vector) less ``weight`` (default ``ACCENT_DISCOUNT``) of its component along
+    the mean direction of ``context`` (the cycle's statements, unit rows), renormalised; unchanged
+    for a small context. ``centre``: what every statement has in common anyway (the mean vector of
+    the corpus searched); the accent is then the cycle's mean beyond it."""
+    weight = ACCENT_DISCOUNT if weight is None else weight
+    if weight <= 0 or len(context) < ACCENT_MIN_CONTEXT:
+        return query
+    accent = np.asarray(context, dtype=np.float32).mean(axis=0)
+    if centre is not None:
+        accent = accent - centre
+    norm = float(np.linalg.norm(accent))
+    if norm == 0.0:
+        return query
+    accent = accent / norm
+    discounted = query - weight * float(query @ accent) * accent
+    return (discounted / max(float(np.linalg.norm(discounted)), 1e-12)).astype(np.float32)
 
 
 def rescore(

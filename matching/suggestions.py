@@ -25,12 +25,11 @@ SOURCE_LABELS = {"K": "ESCO knowledge", "S": "ESCO skill", "B": "ESCO transversa
 # Reusing a tag already in use keeps a cycle's vocabulary consistent: nudge those up a little.
 REUSE_BONUS = 0.05
 DUPLICATE_THRESHOLD = 0.80
-# The cycle's accent (issue 14): a query loses this share of its component along the mean of the
-# cycle's capability statements, so a word every statement shares ("food", "aircraft") does not pull
-# the suggestions; bench/ksb_suggestions.py measures it against 0 on tests/workshops/tags/
-# ksb_cycle_accent.json. Fewer statements than ACCENT_MIN_CONTEXT have no accent to speak of.
-ACCENT_DISCOUNT = 0.5
-ACCENT_MIN_CONTEXT = 5
+# The cycle's accent (issue 14) is discounted by ``ranking.without_accent`` (its weight,
+# ``ranking.ACCENT_DISCOUNT``, measured by bench/ksb_suggestions.py on tests/workshops/tags/
+# ksb_cycle_accent.json), so a word every statement shares ("food", "aircraft") does not pull the
+# suggestions. The capability library's search was measured with the same discount and keeps the
+# accent (``library.ACCENT_DISCOUNT``, matching/library.py).
 
 
 def esco_corpus(kind: str, *, stored_only: bool = False) -> Corpus:
@@ -60,29 +59,13 @@ def _label_key(label: str) -> str:
     return tag_normalise(label)
 
 
-def without_accent(query: np.ndarray, context: np.ndarray, weight: float | None = None) -> np.ndarray:
-    """``query`` (a unit vector) less ``weight`` (default ``ACCENT_DISCOUNT``) of its component along
-    the mean direction of ``context`` (the cycle's statements, unit rows), renormalised; unchanged
-    for a small context."""
-    weight = ACCENT_DISCOUNT if weight is None else weight
-    if weight <= 0 or len(context) < ACCENT_MIN_CONTEXT:
-        return query
-    accent = context.mean(axis=0)
-    norm = float(np.linalg.norm(accent))
-    if norm == 0.0:
-        return query
-    accent = accent / norm
-    discounted = query - weight * float(query @ accent) * accent
-    return (discounted / max(float(np.linalg.norm(discounted)), 1e-12)).astype(np.float32)
-
-
 def suggest_tags(
     statement: str, kind: str, existing: list[tuple[int, str, int]], k: int = 8, context: Sequence[str] = ()
 ) -> list[dict]:
     """Top ``k`` tags for ``statement``: ESCO concepts of the kind and tags already in use.
 
     ``existing`` is [(tag id, name, uses)]; ``context`` the other statements of the cycle, whose
-    shared accent is discounted (``without_accent``). Returns dicts with name, source, score (cosine,
+    shared accent is discounted (``ranking.without_accent``). Returns dicts with name, source, score (cosine,
     with the reuse bonus for tags in use) and ref (ESCO URI or tag id), best first, one per
     normalised name.
     Called by a page: it raises ``core.readiness.NotReady`` rather than load the model or embed an
@@ -92,8 +75,8 @@ def suggest_tags(
     require_model()
     query = encode([statement])[0]
     others = [text for text in context if text != statement]
-    if len(others) >= ACCENT_MIN_CONTEXT:
-        query = without_accent(query, encode(others))
+    if len(others) >= ranking.ACCENT_MIN_CONTEXT:
+        query = ranking.without_accent(query, encode(others))
     candidates = _in_use_candidates(query, existing)
     try:
         corpus = esco_corpus(kind, stored_only=True)

@@ -121,3 +121,51 @@ def test_classification_is_suggested_from_the_nearest_classified_capabilities(pe
     assert suggestion["area"]["name"] == "Maintain equipment"
     assert suggestion["function"]["id"] == maintain.domain.function.pk
     assert 0.5 < suggestion["confidence"] <= 1.0
+
+
+def test_a_search_inside_a_cycle_that_shares_a_domain_word_leads_with_the_statements_own_meaning_once_discounted(
+    personas, embedding_model
+):
+    import json
+    from pathlib import Path
+
+    fixture = json.loads((Path(__file__).parent / "data" / "library_cycle_accent.json").read_text())
+    for i, text in enumerate(fixture["cycles"]["pharma"]["statements"]):  # every one says "pharmaceutical"
+        make_capability(personas.cycle, f"P{i + 1:02d}", text)
+    negotiate = "Negotiate prices and terms with suppliers, vendors, or freight forwarders."
+    onet = make_framework(
+        "onet",
+        [
+            ("13-1023.00", "Purchasing Agents", None, [negotiate, "Order pharmaceutical supplies."]),
+            ("19-4021.00", "Biological Technicians", None, ["Clean glassware."]),
+        ],
+        has_levels=False,
+    )
+    esco = save_framework(
+        ParsedFramework(
+            kind="esco", label="ESCO test", source="tests", checksum="esco-accent", has_levels=False,
+            standards=[ParsedStandard(ref="occ/1", title="purchaser")],
+            statements=[
+                ParsedStatement(None, "skill/1", "skill", "negotiate terms with suppliers", {"skill_type": "skill/competence"}),
+                ParsedStatement(None, "skill/2", "skill", "purchase pharmaceutical products", {"skill_type": "skill/competence"}),
+                ParsedStatement(None, "skill/3", "knowledge", "pharmaceutical industry", {"skill_type": "knowledge"}),
+            ],
+        )
+    ).version  # fmt: skip
+    for version in (onet, esco):
+        services.framework_version_embed(version=version)
+    statement = "Negotiate prices and terms with the pharmaceutical plant's equipment suppliers."
+
+    # As shipped the search keeps the cycle's accent (measured, not adopted: docs/benchmarks.md), so
+    # what shares "pharmaceutical" comes before what the capability is about.
+    plain, _ = library.library_search(personas.cycle, statement, 5)
+    assert plain[0].text == "Order pharmaceutical supplies."
+    # With KSB suggestions' discount of the cycle's accent, negotiating with suppliers leads.
+    hits, _ = library.library_search(personas.cycle, statement, 5, accent_discount=0.5)
+    assert [h.text for h in hits[:2]] == [negotiate, "negotiate terms with suppliers"]
+    # The discount takes what the cycle's statements share: a cycle without them has none to take.
+    elsewhere, _ = library.library_search(personas.other_cycle, statement, 10, accent_discount=0.5)
+    assert [h.text for h in elsewhere if h.source != "cycle"][0] == "Order pharmaceutical supplies."
+    # Near-duplicate warnings keep the accent: a statement of the cycle said again is still flagged.
+    duplicates = library.near_duplicates(personas.cycle, "Audit the suppliers of active pharmaceutical ingredients.")
+    assert [d.statement for d in duplicates] == ["Audit suppliers of active pharmaceutical ingredients."]

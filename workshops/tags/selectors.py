@@ -67,6 +67,15 @@ def tags_in_use(*, cycle: Cycle, kind: str) -> list[tuple[int, str, int]]:
     return list(rows)
 
 
+def accent_context(cycle_id: int, *, exclude_pk: int | None = None) -> QuerySet[Capability]:
+    """The statements whose shared accent a search inside the cycle discounts (issue 14; the
+    discount is ``matching.ranking.without_accent``): the cycle's accepted capabilities, the one
+    being tagged (``exclude_pk``) left out. KSB suggestions take their context from here, and so
+    does the capability library's search when asked to discount (``matching.library``)."""
+    rows = Capability.objects.filter(cycle_id=cycle_id, status=Capability.Status.ACCEPTED)
+    return rows.exclude(pk=exclude_pk) if exclude_pk is not None else rows
+
+
 @dataclass
 class Suggestion:
     name: str
@@ -86,11 +95,7 @@ def tag_suggestions(*, capability: Capability, kind: str, k: int = 8) -> list[Su
         return None
     existing = tags_in_use(cycle=capability.cycle, kind=kind)
     # The cycle's other statements: what they all share is discounted (matching.suggestions).
-    context = list(
-        Capability.objects.filter(cycle_id=capability.cycle_id, status=Capability.Status.ACCEPTED)
-        .exclude(pk=capability.pk)
-        .values_list("statement", flat=True)
-    )
+    context = list(accent_context(capability.cycle_id, exclude_pk=capability.pk).values_list("statement", flat=True))
     try:
         raw = suggest(capability.statement, kind, existing, k, context=context)
     except NotReady as not_ready:
