@@ -116,6 +116,18 @@ def missing_reference_corpora() -> list[str]:
     return [SOURCE_LABELS[key] for key in REFERENCE_CORPORA if not _is_available(key)]
 
 
+def reference_corpora_pending() -> bool:
+    """Whether a reference corpus's framework is imported but not embedded yet (the worker's
+    warm-up is on it), as opposed to not imported at all."""
+    from matching.corpora import latest_version
+
+    for key in REFERENCE_CORPORA:
+        version = latest_version(key.split(":")[0])
+        if version is not None and version.embedded_at is None:
+            return True
+    return False
+
+
 def _capability_corpus(key: str, queryset) -> Corpus:
     state = queryset.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
     signature = (state["n"], state["last"], state["top"])

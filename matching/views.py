@@ -67,12 +67,27 @@ def frameworks(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"{', '.join(job.file_names)}: queued for import.")
                 return redirect("matching:framework_import", job_id=job.pk)
         messages.error(request, "Nothing was imported: check the form.")
+    versions = selectors.frameworks_with_versions()
+    missing = library.missing_reference_corpora()
+    # While the worker embeds (a version's statements, or the corpora of an imported O*NET or
+    # ESCO version) the table follows it by itself.
+    embedding = library.reference_corpora_pending() or any(
+        getattr(v, "stored", 0) < getattr(v, "total", 0) for f in versions for v in f.versions.all()
+    )
+    if request.htmx and request.GET.get("part") == "versions":
+        response = render(
+            request,
+            "matching/frameworks.html#versions",
+            {"frameworks": versions, "missing": missing, "embedding": embedding},
+        )
+        return response if embedding else stop_polling(response)
     return render(
         request,
         "matching/frameworks.html",
         {
-            "frameworks": selectors.frameworks_with_versions(),
-            "missing": library.missing_reference_corpora(),
+            "frameworks": versions,
+            "missing": missing,
+            "embedding": embedding,
             "form": form,
             "imports": FrameworkImport.objects.select_related("version")[:5] if can_import else [],
             "accepts": [(Framework.Kind(kind).label, text) for kind, text in uploads.ACCEPTS.items()],

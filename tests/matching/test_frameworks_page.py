@@ -29,3 +29,23 @@ def test_a_version_being_embedded_shows_its_progress_and_then_its_date(personas,
     services.framework_version_embed(version=version)
     page = personas.client_for(personas.convener).get(reverse("matching:frameworks")).content.decode()
     assert "statements</div>" not in page and "bi-check-circle" in page
+
+
+def test_the_versions_table_follows_the_embedding_and_stops_when_it_is_done(personas, tmp_path, embedding_model):
+    from matching import services
+
+    version = import_framework("esco", str(write_esco(tmp_path / "esco", skills=SKILLS))).version
+    client = personas.client_for(personas.convener)
+    url = reverse("matching:frameworks") + "?part=versions"
+    page = client.get(reverse("matching:frameworks")).content.decode()
+    assert 'hx-trigger="every 3s"' in page, "the table polls while the worker has work left"
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "not yet (4 statements)" in fragment.content.decode()
+
+    services.frameworks_embed(kinds=["esco"])  # what the worker's warm-up does
+    version.refresh_from_db()
+    assert version.embedded_at is not None
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 286, "once everything is embedded the table stops polling"
+    assert "bi-check-circle" in fragment.content.decode()
+    assert 'hx-trigger="every 3s"' not in client.get(reverse("matching:frameworks")).content.decode()
