@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from cycles.models import Membership, Role
 from matching.importers import import_framework
 from tests.factories import PASSWORD, CycleFactory, MembershipFactory, UserFactory
-from tests.faults.services import PYTHON, ManagedProcess, celery_process, spare_port
+from tests.faults.services import PYTHON, ManagedProcess, celery_process, spare_port, wait_until
 from tests.matching.frameworks import write_esco
 from tests.workshops.fops.factories import build_needs
 from workshops.models import FOP
@@ -185,3 +185,53 @@ def test_a_job_whose_worker_is_killed_is_marked_failed_within_its_staleness_and_
     page.get_by_role("button", name="Propose FOPs").click()
     expect(page.locator("#fop-run-status")).to_contain_text("Latest run done", timeout=180_000)
     assert FOP.objects.filter(cycle=cycle).exists()
+
+
+@pytest.fixture
+def import_site(transactional_db, tmp_path, settings):
+    """As worker_site, with the uploads in this test's folder (the server stores, the worker reads)."""
+    env = {**_env(tmp_path), "MEDIA_ROOT": str(tmp_path / "media")}
+    port = spare_port()
+    web = runserver_process(port=port, env=env, log_dir=tmp_path).start()
+    worker = celery_process(name="worker", env=env, log_dir=tmp_path).start(timeout=120)
+    yield f"http://127.0.0.1:{port}", worker
+    for process in (web, worker):
+        process.stop()
+
+
+def test_a_framework_uploaded_on_the_page_is_imported_and_embedded_by_the_worker(
+    import_site, new_page, tmp_path, settings
+):
+    import json
+
+    from matching.models import FrameworkVersion
+
+    base, worker = import_site
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    admin = UserFactory(email="admin@worker.test", is_staff=True)
+    admin.set_password(PASSWORD)
+    admin.save()
+    source = tmp_path / "standards_2026.json"
+    duty = {"dutyID": "d-1", "dutyDetail": "Calibrate and maintain laboratory instruments", "mappedSkills": []}
+    source.write_text(json.dumps([{"larsCode": 9, "title": "Lab technician", "level": 3, "duties": [duty]}]))
+
+    page = new_page(base_url=base)
+    _log_in(page, admin)
+    page.goto("/matching/frameworks/")
+    page.get_by_label("Framework").select_option("ifate")
+    page.get_by_label("Files").set_input_files(str(source))
+    page.get_by_role("button", name="Import").click()
+    # Back at once on the import's own page, which follows the worker by itself.
+    page.wait_for_url("**/matching/frameworks/imports/*/", timeout=5_000)
+    status = page.locator("#import-status")
+    expect(status).to_contain_text("Imported Skills England (IfATE)", timeout=60_000)
+    expect(status).to_contain_text("Embedded:", timeout=120_000)
+    version = FrameworkVersion.objects.get(framework__kind="ifate")
+    assert version.source == "Uploaded: standards_2026.json"
+    # Its statements are stored; the task marks the version once the titles are encoded too.
+    wait_until(
+        lambda: FrameworkVersion.objects.filter(pk=version.pk, embedded_at__isnull=False).exists(),
+        timeout=60,
+        what="the version marked embedded",
+    )
+    assert "framework_import_task" in worker.log_text()
