@@ -98,6 +98,14 @@ def ranks_of(scores: np.ndarray, relevant: list[set[int]]) -> np.ndarray:
     return out
 
 
+def sibling_queries(texts, dwas, task_dwas, n: int, rng) -> tuple[np.ndarray, list[set[int]]]:
+    """``n`` sampled tasks that share a DWA with another task, and each one's siblings (every task
+    sharing one of its DWAs, itself left out): the DWA sibling set of every bench here."""
+    with_siblings = [i for i in range(len(texts)) if any(len(dwas[d]) > 1 for d in task_dwas[i])]
+    queries = rng.choice(with_siblings, size=min(n, len(with_siblings)), replace=False)
+    return queries, [set().union(*(dwas[d] for d in task_dwas[i])) - {i} for i in queries]
+
+
 def retrieval(ranks: np.ndarray) -> dict[str, float]:
     return {
         "R@1": float(np.mean(ranks <= 1)),
@@ -143,9 +151,7 @@ def main() -> None:
     lexical = tfidf.fit_transform([embeddings.normalise(t) for t in texts])
     lexical_revised = tfidf.transform([embeddings.normalise(t) for t, _ in revisions])
 
-    with_siblings = [i for i in range(len(texts)) if any(len(dwas[d]) > 1 for d in task_dwas[i])]
-    queries = rng.choice(with_siblings, size=min(args.queries, len(with_siblings)), replace=False)
-    siblings = [set().union(*(dwas[d] for d in task_dwas[i])) - {i} for i in queries]
+    queries, siblings = sibling_queries(texts, dwas, task_dwas, args.queries, rng)
 
     # Calibration pairs: one sibling per query (positives) against random unrelated tasks.
     pos_pairs = [(int(q), int(rng.choice(sorted(s)))) for q, s in zip(queries, siblings, strict=True)]

@@ -43,9 +43,7 @@ def main() -> None:
     vectors = encoder.encode(texts, 64)
     revised = encoder.encode([text for text, _ in revisions], 64)
     rng = np.random.default_rng(0)
-    with_siblings = [i for i in range(len(texts)) if any(len(dwas[d]) > 1 for d in task_dwas[i])]
-    queries = rng.choice(with_siblings, size=3000, replace=False)
-    siblings = [set().union(*(dwas[d] for d in task_dwas[i])) - {i} for i in queries]
+    queries, siblings = mq.sibling_queries(texts, dwas, task_dwas, 3000, rng)
     hub = ranking.hubness(vectors)
     hub = hub - np.median(hub)
 
