@@ -53,11 +53,14 @@ def server_process(kind: str, *, name: str, port: int, env: dict[str, str], log_
         # A saturated server answers handshakes late; daphne's default 5 s drops them (see
         # docs/benchmarks.md, Delphi), so give them 30 s as a production deployment would.
         server.argv[-1:-1] = ["--websocket_connect_timeout", "30"]
-    elif kind == "uvicorn":
+    elif kind in ("uvicorn", "uvicorn-sansio"):
         server.argv = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         server.argv += UVICORN_ARGS
+        if kind == "uvicorn-sansio":
+            # websockets' Sans-I/O protocol: no tasks, futures or drain per frame (uvicorn >= 0.35).
+            server.argv[server.argv.index("--ws") + 1] = "websockets-sansio"
     else:
-        raise SystemExit(f"--server-kind {kind!r}: choose daphne or uvicorn")
+        raise SystemExit(f"--server-kind {kind!r}: choose daphne, uvicorn or uvicorn-sansio")
     return server
 
 
@@ -211,7 +214,9 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.5)
     parser.add_argument("--ramp", type=float, default=10.0)
     parser.add_argument("--max-seconds", type=float, default=300)
-    parser.add_argument("--server-kind", default="daphne", help="daphne, uvicorn or both: daphne,uvicorn")
+    parser.add_argument(
+        "--server-kind", default="daphne", help="daphne, uvicorn, uvicorn-sansio, or several: daphne,uvicorn"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
     print(f"logs in {workdir}")

@@ -44,8 +44,10 @@ from functools import cache
 from asgiref.sync import async_to_sync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.sessions import InstanceSessionWrapper
 from django.db import transaction
 from django.db.models import Max
 from django.urls import URLPattern, URLResolver, path
@@ -184,6 +186,38 @@ class ProcessGroupConsumer(JsonFrameConsumer):
 
     channel_layer_alias = None
     group: str | None = None
+    _frame_send = None
+
+    async def __call__(self, scope, receive, send):
+        # Channels' AsyncConsumer.__call__ with one source of messages: the client (the group's
+        # come through ProcessGroups). Its await_many_dispatch makes a task and an asyncio.wait
+        # per frame; this reads and dispatches in turn, the same order, at less cost.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
+    async def send_text(self, text: str) -> None:
+        """One text frame, already encoded (a broadcast's, the same string for every socket),
+        handed to the server directly: Channels' session wrapper saves a session only on
+        ``http.response.start``, so for a websocket frame it only adds work."""
+        send = self._frame_send
+        if send is None:
+            send = self.base_send
+            while isinstance(getattr(send, "__self__", None), InstanceSessionWrapper):
+                send = send.__self__.real_send
+            self._frame_send = send
+        await send({"type": "websocket.send", "text": text})
+
+    async def send_json(self, content, close=False):
+        if close:
+            await super().send_json(content, close=close)
+        else:
+            await self.send_text(json.dumps(content))
 
     async def accept_in_group(self, group: str, first_frame: Callable[[], Awaitable[None]]) -> None:
         """Join ``group``, accept, and send ``first_frame()``: events committed meanwhile wait
@@ -491,16 +525,17 @@ class ProcessGroups:
 
     async def _deliver(self, message: dict) -> None:
         group = message.get("group")
+        handler = get_handler_name(message)  # once per message, not once per socket
         for consumer in list(self.sockets.get(group, ())):
             held = self.held.get(consumer)
             if held is not None:
                 held.append(message)
             else:
-                await self._deliver_one(consumer, message)
+                await self._deliver_one(consumer, message, handler)
 
-    async def _deliver_one(self, consumer, message: dict) -> None:
+    async def _deliver_one(self, consumer, message: dict, handler: str | None = None) -> None:
         try:
-            await getattr(consumer, get_handler_name(message))(message)
+            await getattr(consumer, handler or get_handler_name(message))(message)
         except Exception:  # noqa: BLE001 - one closed socket must not keep the others waiting
             logger.debug("Delivering %s to a closed socket failed", message.get("type"), exc_info=True)
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, connection
 
 from workshops import realtime
+from workshops.delphi import live_votes
 from workshops.delphi.realtime import register_loop, round_group
 from workshops.delphi.selectors import round_access, round_snapshot
 from workshops.delphi.services import (
@@ -101,6 +102,10 @@ def _db(func):
     return database_sync_to_async(func, thread_sensitive=False, executor=_executor)
 
 
+async def _vote_cast_on_thread(**kwargs):
+    return await _db(vote_cast)(**kwargs)
+
+
 class RoundConsumer(realtime.ProcessGroupConsumer):
     # Group events come from the process's one subscription (process_groups), client frames from
     # the server.
@@ -127,6 +132,7 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
         self.user = user
         self.view = view
         self.is_convener = view.is_convener
+        self.votes_on_loop = live_votes.enabled()
         register_loop(asyncio.get_running_loop())
         # Register for events first, then load the state: a change in between arrives as an
         # event with a higher sequence than the snapshot's, never not at all. Events are held
@@ -150,7 +156,12 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
         client_id = content.get("client_id")
         try:
             fields = vote_fields(content)
-            ack = await _db(vote_cast)(round_id=self.round_id, panellist=self.user, **fields)
+            if self.votes_on_loop:
+                ack = await live_votes.vote_cast(
+                    round_id=self.round_id, panellist=self.user, fallback=_vote_cast_on_thread, **fields
+                )
+            else:
+                ack = await _db(vote_cast)(round_id=self.round_id, panellist=self.user, **fields)
         except DelphiError as error:
             await self.send_error(error.code, error.message, client_id=client_id)
             return
@@ -172,10 +183,10 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
         # A distribution is None when this viewer may not see it, or its counts did not change
         # since the last broadcast. The public one is already without items below the anonymity
         # floor (realtime.py applies public_quorum).
-        await self.send(text_data=event["progress"])
+        await self.send_text(event["progress"])
         distribution = event["distribution_all"] if self.is_convener else event["distribution_public"]
         if distribution is not None:
-            await self.send(text_data=distribution)
+            await self.send_text(distribution)
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])

@@ -68,10 +68,13 @@ def _interval(round_id: int | None = None) -> float:
 def round_state_messages(round_id: int) -> list[dict]:
     """Group messages describing the round now (its state, and whether it closed)."""
     from workshops.delphi.selectors import distributions_visible, plan_for, public_quorum, round_progress, round_tallies
-    from workshops.models import Round
+    from workshops.models import DelphiPlan, Round
 
-    rnd = Round.objects.select_related("cycle").get(pk=round_id)
-    plan = plan_for(rnd.cycle)
+    rnd = Round.objects.select_related("cycle__delphi_plan").get(pk=round_id)  # the round and its plan: one query
+    try:
+        plan = rnd.cycle.delphi_plan
+    except DelphiPlan.DoesNotExist:
+        plan = plan_for(rnd.cycle)  # none saved: the defaults
     counts, cant_judge = round_tallies(round_id)
     progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     progress["revealed"] = rnd.results_revealed
@@ -140,6 +143,20 @@ def announce_round_change(round_id: int) -> None:
             loop.call_soon_threadsafe(_schedule, loop, round_id, interval, context=contextvars.Context())
         else:
             broadcast_round_state(round_id)
+    except Exception:  # noqa: BLE001 - best effort: the vote is committed whatever happens here
+        logger.exception("Announcing a change of round %s failed", round_id)
+
+
+async def announce_round_change_from_loop(round_id: int) -> None:
+    """``announce_round_change`` from a coroutine on the server's loop (a vote stored there):
+    scheduled without a thread hop; sent at once (through a thread) when nothing is coalesced."""
+    try:
+        interval = _interval(round_id)
+        loop = asyncio.get_running_loop()
+        if interval > 0 and loop is _loop and getattr(_local, "batch", None) is None:
+            _schedule(loop, round_id, interval)
+            return
+        await database_sync_to_async(announce_round_change)(round_id)
     except Exception:  # noqa: BLE001 - best effort: the vote is committed whatever happens here
         logger.exception("Announcing a change of round %s failed", round_id)
 

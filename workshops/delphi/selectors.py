@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import OrganisationGroup, User
@@ -139,25 +140,47 @@ def voter_ids(cycle_id: int, plan: DelphiPlan) -> list[int]:
 # --- Live state ----------------------------------------------------------------------------------
 
 
+# The live state is read on every coalesced broadcast of a live room and on every snapshot: one
+# statement each for the tallies and for the panel's progress (plain SQL, portable to SQLite;
+# table names from the models, every value bound).
+_TALLIES = (
+    "SELECT ri.delphiitem_id, v.value, COUNT(v.id)"  # noqa: S608
+    f" FROM {Round.items.through._meta.db_table} ri"
+    f" LEFT JOIN {Vote._meta.db_table} v ON v.round_id = ri.round_id AND v.item_id = ri.delphiitem_id"
+    " WHERE ri.round_id = %s GROUP BY ri.delphiitem_id, v.value"
+)
+
+
 def round_tallies(round_id: int) -> tuple[dict[int, list[int]], dict[int, int]]:
     """Proficiency answers per value 0–3 for every item of the round, and "I can't judge this"
     answers per item (counts only, never who). One query."""
-    counts: dict[int, list[int]] = {pk: [0, 0, 0, 0] for pk in Round.items.through.objects.filter(
-        round_id=round_id).values_list("delphiitem_id", flat=True)}  # fmt: skip
+    counts: dict[int, list[int]] = {}
     cant_judge: dict[int, int] = {}
-    for item_id, value, n in (
-        Vote.objects.filter(round_id=round_id).values_list("item_id", "value").annotate(n=Count("id")).order_by()
-    ):
+    with connection.cursor() as cursor:
+        cursor.execute(_TALLIES, [round_id])
+        rows = cursor.fetchall()
+    for item_id, value, n in rows:
+        tally = counts.setdefault(item_id, [0, 0, 0, 0])
+        if not n:
+            continue  # an item nobody answered yet
         if value is None:
             cant_judge[item_id] = cant_judge.get(item_id, 0) + n
         else:
-            counts.setdefault(item_id, [0, 0, 0, 0])[value] = n
+            tally[value] = n
     return counts, cant_judge
 
 
 def round_counts(round_id: int) -> dict[int, list[int]]:
     """Proficiency answers per value 0–3 for every item of the round (counts only, never who)."""
     return round_tallies(round_id)[0]
+
+
+_PANELLISTS = (
+    f"SELECT (SELECT COUNT(*) FROM {Membership._meta.db_table} m WHERE m.cycle_id = %s AND m.status = %s"  # noqa: S608
+    " AND m.role IN ({roles})), COUNT(*), SUM(CASE WHEN t.n >= %s THEN 1 ELSE 0 END)"
+    f" FROM (SELECT v.panellist_id, COUNT(*) AS n FROM {Vote._meta.db_table} v WHERE v.round_id = %s"
+    " GROUP BY v.panellist_id) t"
+)
 
 
 def round_progress(
@@ -172,20 +195,16 @@ def round_progress(
         counts, cant_judge = round_tallies(rnd.pk)
     cant_judge = cant_judge or {}
     n_items = len(counts)
-    # Started and finished in one row (an aggregate over the per-panellist counts), never a row
-    # per panellist: this runs on every coalesced broadcast of the live room.
-    panellists = (
-        Vote.objects.filter(round_id=rnd.pk)
-        .order_by()
-        .values("panellist")
-        .annotate(n=Count("id"))
-        .aggregate(started=Count("panellist"), finished=Count("panellist", filter=Q(n__gte=max(n_items, 1))))
-    )
-    eligible = (
-        Membership.objects.filter(cycle_id=rnd.cycle_id, status=Membership.Status.ACTIVE, role__in=plan.voting_roles)
-        .order_by()
-        .count()
-    )
+    # Eligible, started and finished in one row (an aggregate over the per-panellist counts), never
+    # a row per panellist: this runs on every coalesced broadcast of the live room.
+    roles = list(plan.voting_roles or [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PANELLISTS.format(roles=", ".join(["%s"] * len(roles)) if roles else "NULL"),
+            [rnd.cycle_id, Membership.Status.ACTIVE.value, *roles, max(n_items, 1), rnd.pk],
+        )
+        eligible, started, finished = cursor.fetchone()
+    panellists = {"started": started, "finished": finished or 0}
     return {
         "type": "progress",
         "round": rnd.pk,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -81,7 +81,11 @@ class VoteAck:
     cant_judge: bool = False
 
     def as_message(self) -> dict:
-        return {"type": "ack", **asdict(self)}
+        # Built field by field: dataclasses.asdict deep-copies recursively, on every vote.
+        return {
+            "type": "ack", "client_id": self.client_id, "round": self.round, "item": self.item, "value": self.value,
+            "rationale": self.rationale, "sequence": self.sequence, "cant_judge": self.cant_judge,
+        }  # fmt: skip
 
 
 def _announce(round_id: int) -> None:
@@ -447,6 +451,49 @@ def vote_cast(
     """Record (or change) a panellist's answer to one item of an open round: a proficiency
     ``value`` 0–3, or ``cant_judge=True`` and no value ("I can't judge this", if the plan offers
     it). See the module doc."""
+    vote = vote_prepare(
+        round_id=round_id, panellist=panellist, item_id=item_id, value=value, rationale=rationale,
+        client_id=client_id, cant_judge=cant_judge, now=now,
+    )  # fmt: skip
+    client_id = vote["client"]
+    try:
+        if connection.vendor == "postgresql":
+            round_pk, sequence = _cast_in_one_statement(vote)
+        else:
+            rnd = _vote_context(
+                round_id=vote["round"], panellist_pk=panellist.pk, item_id=vote["item"], client_id=client_id
+            )
+            round_pk = _refused_or_pk(rnd, cant_judge=vote["cant_judge"], now=vote["now"])
+            with transaction.atomic():
+                sequence = _store_vote(
+                    round_pk, panellist.pk, vote["item"], vote["value"], vote["cant_judge"], vote["rationale"],
+                    client_id, vote["now"],
+                )  # fmt: skip
+    except _AlreadyAcknowledged as done:
+        return _ack(done.receipt)
+    except IntegrityError:
+        # The same client id raced itself (a resend while the first was in flight, perhaps on
+        # another server): answer with the acknowledgement that won.
+        receipt = _receipt(vote["round"], panellist.pk, client_id) if client_id else None
+        if receipt is None:
+            raise
+        return _ack(receipt)
+    return vote_ack(vote, round_pk=round_pk, sequence=sequence)
+
+
+def vote_prepare(
+    *,
+    round_id: int,
+    panellist: User,
+    item_id: object,
+    value: object,
+    rationale: object = "",
+    client_id: object = "",
+    cant_judge: object = False,
+    now: datetime | None = None,
+) -> dict:
+    """The checks of a vote's own data (no database), in the order ``vote_cast`` answers them:
+    the vote as the parameters of its statement, or ``DelphiError``."""
     if not isinstance(cant_judge, bool):
         raise DelphiError("invalid_value", CANT_JUDGE_WITH_VALUE)
     if cant_judge:
@@ -473,32 +520,17 @@ def vote_cast(
     rationale = rationale.strip()
     if len(rationale) > RATIONALE_LIMIT:
         raise DelphiError("invalid_rationale", RATIONALE_TOO_LONG.format(limit=RATIONALE_LIMIT))
-    now = now or timezone.now()
-
-    vote = {
+    return {
         "round": int(round_id), "user": panellist.pk, "item": item_id, "value": value, "cant_judge": cant_judge,
-        "rationale": rationale, "client": client_id, "now": now,
+        "rationale": rationale, "client": client_id, "now": now or timezone.now(),
     }  # fmt: skip
-    try:
-        if connection.vendor == "postgresql":
-            round_pk, sequence = _cast_in_one_statement(vote)
-        else:
-            rnd = _vote_context(round_id=vote["round"], panellist_pk=panellist.pk, item_id=item_id, client_id=client_id)
-            round_pk = _refused_or_pk(rnd, cant_judge=cant_judge, now=now)
-            with transaction.atomic():
-                sequence = _store_vote(round_pk, panellist.pk, item_id, value, cant_judge, rationale, client_id, now)
-    except _AlreadyAcknowledged as done:
-        return _ack(done.receipt)
-    except IntegrityError:
-        # The same client id raced itself (a resend while the first was in flight, perhaps on
-        # another server): answer with the acknowledgement that won.
-        receipt = _receipt(vote["round"], panellist.pk, client_id) if client_id else None
-        if receipt is None:
-            raise
-        return _ack(receipt)
+
+
+def vote_ack(vote: dict, *, round_pk: int, sequence: int) -> VoteAck:
+    """The acknowledgement of a stored ``vote`` (from ``vote_prepare``)."""
     return VoteAck(
-        client_id=client_id, round=round_pk, item=item_id, value=value, rationale=rationale, sequence=sequence,
-        cant_judge=cant_judge,
+        client_id=vote["client"], round=round_pk, item=vote["item"], value=vote["value"],
+        rationale=vote["rationale"], sequence=sequence, cant_judge=vote["cant_judge"],
     )  # fmt: skip
 
 
@@ -625,11 +657,16 @@ _CAST = (
 )
 
 
-def _cast_in_one_statement(vote: dict) -> tuple[int, int]:
-    params = {
+def cast_params(vote: dict) -> dict:
+    """The parameters of ``_CAST`` for a vote from ``vote_prepare``."""
+    return {
         **vote, "active": Membership.Status.ACTIVE.value, "open": Round.Status.OPEN.value,
         "now": connection.ops.adapt_datetimefield_value(vote["now"]),
     }  # fmt: skip
+
+
+def _cast_in_one_statement(vote: dict) -> tuple[int, int]:
+    params = cast_params(vote)
     with connection.cursor() as cursor:
         if connection.in_atomic_block:
             # Inside a caller's transaction a refused receipt (IntegrityError) must not abort it.
