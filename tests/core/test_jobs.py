@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.jobs import QUEUED_STALE_AFTER, STALE_AFTER, TAKEN_OVER, BackgroundJob, JobStatus
 from findings.models import ExportJob
-from matching.models import Framework, MatchRun
+from matching.models import Framework, FrameworkImport, MatchRun
 from tests.factories import CycleFactory
 from workshops.models import FOPProposalRun
 
@@ -34,7 +34,16 @@ def _proposal_run(cycle, **fields) -> FOPProposalRun:
     return FOPProposalRun.objects.create(cycle=cycle, parameters={}, **fields)
 
 
-MAKERS = {"match run": _match_run, "export job": _export_job, "FOP proposal run": _proposal_run}
+def _framework_import(cycle, **fields) -> FrameworkImport:
+    return FrameworkImport.objects.create(kind=Framework.Kind.IFATE, files=[], **fields)  # a site's, not a cycle's
+
+
+MAKERS = {
+    "match run": _match_run,
+    "export job": _export_job,
+    "FOP proposal run": _proposal_run,
+    "framework import": _framework_import,
+}
 
 
 @pytest.fixture(params=list(MAKERS))
@@ -49,7 +58,7 @@ def _ago(delta: timedelta):
 
 
 def test_every_job_model_shares_the_one_status_vocabulary():
-    for model in (MatchRun, ExportJob, FOPProposalRun):
+    for model in (MatchRun, ExportJob, FOPProposalRun, FrameworkImport):
         assert issubclass(model, BackgroundJob)
         assert model.Status is JobStatus
         assert model._meta.get_field("status").default == "queued"
@@ -175,7 +184,12 @@ def test_the_scheduled_sweep_fails_lost_jobs_of_every_kind_and_leaves_live_ones(
     lost = [maker(cycle, status=JobStatus.RUNNING, started_at=_ago(LONG_AGO)) for maker in MAKERS.values()]
     live = [maker(cycle, status=JobStatus.RUNNING, started_at=_ago(LATELY)) for maker in MAKERS.values()]
     counts = fail_stale_jobs()
-    assert counts == {"matching.MatchRun": 1, "findings.ExportJob": 1, "workshops.FOPProposalRun": 1}
+    assert counts == {
+        "matching.MatchRun": 1,
+        "findings.ExportJob": 1,
+        "workshops.FOPProposalRun": 1,
+        "matching.FrameworkImport": 1,
+    }
     for job in lost:
         job.refresh_from_db()
         assert job.status == JobStatus.FAILED and job.error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -78,7 +79,9 @@ def test_a_round_the_worker_closes_at_its_deadline_tells_the_open_socket(embedde
         sender.send_task("workshops.tasks.close_due_rounds", queue="default")
 
     url = f"ws://127.0.0.1:{port}{round_ws_path(delphi.round)}"
-    frames = asyncio.run(_frames_until_closed(url, headers, close_in_the_worker, timeout=30))
+    # A thread of its own: an earlier browser test may have left an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        frames = pool.submit(asyncio.run, _frames_until_closed(url, headers, close_in_the_worker, timeout=30)).result()
 
     snapshot, closed = frames[0], frames[-1]
     assert snapshot["type"] == "snapshot" and snapshot["status"] == "open"
