@@ -107,8 +107,7 @@ def fast_sweep_site(transactional_db, tmp_path, settings):
         process.stop()
 
 
-@pytest.fixture
-def convener(transactional_db, settings, tmp_path):
+def _convener(settings, tmp_path, occupations):
     # The server processes verify passwords with the production hashers, not the tests' MD5.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
     cycle = CycleFactory(slug="worker-cycle")
@@ -117,9 +116,25 @@ def convener(transactional_db, settings, tmp_path):
     user.save()
     MembershipFactory(cycle=cycle, user=user, role=Role.CONVENER, status=Membership.Status.ACTIVE)
     build_needs(cycle)
-    occupations = [(name, text, f"{2000 + n}.1") for n, (name, text) in enumerate(OCCUPATIONS)]
-    import_framework("esco", str(write_esco(tmp_path / "esco", occupations=occupations)))
+    coded = [(name, text, f"{2000 + n}.1") for n, (name, text) in enumerate(occupations)]
+    import_framework("esco", str(write_esco(tmp_path / "esco", occupations=coded)))
     return cycle, user
+
+
+@pytest.fixture
+def convener(transactional_db, settings, tmp_path):
+    return _convener(settings, tmp_path, OCCUPATIONS)
+
+
+@pytest.fixture
+def convener_of_a_large_corpus(transactional_db, settings, tmp_path):
+    """As convener, with 3,000 more occupations: the worker's model is loaded when it starts, so the
+    proposal's one slow part is embedding them the first time (seconds, with progress reported per
+    batch), long enough to kill the worker in the middle of it."""
+    extra = [
+        (f"specialist of process {n}", f"Carries out and records step {n} of the plant's work.") for n in range(3000)
+    ]
+    return _convener(settings, tmp_path, OCCUPATIONS + extra)
 
 
 def _log_in(page, user):
@@ -152,14 +167,14 @@ def test_propose_fops_returns_at_once_shows_progress_and_the_worker_delivers(wor
 
 
 def test_a_job_whose_worker_is_killed_is_marked_failed_within_its_staleness_and_can_be_run_again(
-    fast_sweep_site, convener, new_page
+    fast_sweep_site, convener_of_a_large_corpus, new_page
 ):
     import time
 
     from workshops.models import FOPProposalRun
 
     base, env, log_dir, processes = fast_sweep_site
-    cycle, user = convener
+    cycle, user = convener_of_a_large_corpus
     first = celery_process(name="worker", env=env, log_dir=log_dir).start(timeout=120)
     processes.append(first)
     page = new_page(base_url=base)
@@ -167,9 +182,10 @@ def test_a_job_whose_worker_is_killed_is_marked_failed_within_its_staleness_and_
     page.goto(f"/cycles/{cycle.slug}/fops/propose/")
     page.get_by_role("button", name="Propose FOPs").click()
 
-    # The worker has the run (loading the model takes it a few seconds): kill it outright.
+    # The worker is embedding the occupations for the run (it has said so): kill it outright.
     deadline = time.monotonic() + 60
-    while not FOPProposalRun.objects.filter(cycle=cycle, status="running").exists():
+    embedding = FOPProposalRun.objects.filter(cycle=cycle, status="running", progress_note__startswith="Embedding")
+    while not embedding.exists():
         assert time.monotonic() < deadline, first.log_tail()
         time.sleep(0.05)
     first.kill()
