@@ -105,15 +105,15 @@ def bench_encode(n: int) -> None:
     plain = encoders.TorchEncoder(encoders.model_dir())  # plain sentence-transformers on PyTorch
     texts = [item.text for item in embeddings.get_corpus("onet:tasks").items[:n]]
     for encoder in (plain, ours):
-        encoder.encode(texts[:128], embeddings.BATCH_SIZE)  # warm-up
+        encoder.encode(texts[:128])  # warm-up
     plain_times, ours_times, store_times = [], [], []
     try:
         for attempt in range(2):  # interleaved, so both see the same machine
             started = time.perf_counter()
-            reference = plain.encode(texts, embeddings.BATCH_SIZE)
+            reference = plain.encode(texts)
             plain_times.append(time.perf_counter() - started)
             started = time.perf_counter()
-            vectors = ours.encode(texts, embeddings.BATCH_SIZE)
+            vectors = ours.encode(texts)
             ours_times.append(time.perf_counter() - started)
             _cold_store(f"encode{attempt}")
             started = time.perf_counter()
@@ -128,9 +128,13 @@ def bench_encode(n: int) -> None:
         _drop_cold()
     plain_s, ours_s, store_s = statistics.mean(plain_times), statistics.mean(ours_times), statistics.mean(store_times)
     cosine = float((reference * vectors).sum(axis=1).min())
-    line(f"encode {n:,} O*NET tasks, plain sentence-transformers `encode` (PyTorch)", f"{n / plain_s:,.0f} texts/s")
     line(
-        f"encode {n:,} O*NET tasks, our encoder ({ours.backend})",
+        f"encode {n:,} O*NET tasks, plain sentence-transformers `encode` (PyTorch, batch {plain.batch_size})",
+        f"{n / plain_s:,.0f} texts/s",
+    )
+    lanes = f", {len(getattr(ours, 'sessions', [])) or 1} session(s)" if ours.backend == "onnx" else ""
+    line(
+        f"encode {n:,} O*NET tasks, our encoder ({ours.backend}, batch {ours.batch_size}{lanes})",
         f"{n / ours_s:,.0f} texts/s = **{plain_s / ours_s:.2f}×** plain; min cosine to plain {cosine:.6f}",
     )
     line(

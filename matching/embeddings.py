@@ -69,7 +69,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
-BATCH_SIZE = 64
 # Texts per encode call: long enough for length-sorted batches, short enough to store as we go
 # (a page preparing a corpus shows how many are stored: about every ten seconds, another chunk).
 ENCODE_CHUNK = 1024
@@ -153,7 +152,7 @@ def encode_unstored(texts: Sequence[str]) -> np.ndarray:
     form changes with every keystroke and is not worth keeping. Call only when ``model_loaded()``."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    return get_model().encode([normalise(t) for t in texts], BATCH_SIZE)
+    return get_model().encode([normalise(t) for t in texts])
 
 
 _SPACE = re.compile(r"\s+")
@@ -218,7 +217,7 @@ def _encode_and_store(
     done = 0
     for start in range(0, len(order), ENCODE_CHUNK):
         keys = order[start : start + ENCODE_CHUNK]
-        vectors = model.encode([texts[k] for k in keys], BATCH_SIZE)
+        vectors = model.encode([texts[k] for k in keys])
         STATS.batches += 1
         STATS.encoded += len(keys)
         Embedding.objects.bulk_create(

@@ -3,6 +3,8 @@ unavailable export falls back to PyTorch."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -26,7 +28,8 @@ SAMPLE = [
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
     graph = encoders.export_onnx(encoders.onnx_file(tmp_path_factory.mktemp("models")))
-    return encoders.OnnxEncoder(graph, encoders.model_dir()), encoders.TorchEncoder(encoders.model_dir())
+    # Two sessions side by side whatever the machine's CPUs, so the lanes are always exercised.
+    return encoders.OnnxEncoder(graph, encoders.model_dir(), sessions=2), encoders.TorchEncoder(encoders.model_dir())
 
 
 def test_onnx_and_pytorch_give_the_same_vectors(both):
@@ -39,6 +42,17 @@ def test_onnx_and_pytorch_give_the_same_vectors(both):
     # The batch a text lands in (its padding) does not change its vector.
     alone = np.stack([onnx.encode([text], 1)[0] for text in SAMPLE])
     assert ((alone * a).sum(axis=1)).min() >= 0.99999
+
+
+def test_calls_from_several_threads_at_once_each_get_their_own_texts_vectors(both):
+    onnx, _ = both
+    texts = [f"{text} ({n})" for n in range(6) for text in SAMPLE]
+    alone = onnx.encode(texts, 4)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda shift: onnx.encode(texts[shift:] + texts[:shift], 4), (0, 7, 23)))
+    for shift, result in zip((0, 7, 23), results, strict=True):
+        assert np.allclose(result, np.roll(alone, -shift, axis=0), atol=1e-5)
+    assert len(onnx.sessions) == 2
 
 
 def test_the_process_encodes_with_onnx_runtime_by_default(embedding_model):
