@@ -91,10 +91,9 @@
         if (message.sequence < lastSequence) break;
         lastSequence = message.sequence;
         applyProgress(message, message.revealed);
+        // Present only when the counts this viewer may see changed since the last broadcast.
+        if (message.distributions) applyDistributions(message.distributions);
         if (message.status === "closed") markClosed();
-        break;
-      case "distribution":
-        applyDistributions(message.items || {});
         break;
       case "round_closed":
         markClosed();

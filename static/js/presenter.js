@@ -164,12 +164,10 @@
         if (message.sequence < lastSequence) break;
         lastSequence = message.sequence;
         applyProgress(message);
+        // Present only when the counts changed since the last broadcast (docs/realtime.md).
+        if (message.distributions) applyDistributions(message.distributions);
         if (message.status === "closed") markClosed();
         refreshBoard(message.revealed !== revealedShown());
-        break;
-      case "distribution":
-        if (message.sequence < lastSequence) break;
-        applyDistributions(message.items || {});
         break;
       case "round_closed":
         markClosed();

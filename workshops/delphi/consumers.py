@@ -180,13 +180,12 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
     # Group events (sent by workshops.delphi.realtime) ------------------------------------------
 
     async def round_state(self, event):
-        # A distribution is None when this viewer may not see it, or its counts did not change
-        # since the last broadcast. The public one is already without items below the anonymity
-        # floor (realtime.py applies public_quorum).
-        await self.send_text(event["progress"])
-        distribution = event["distribution_all"] if self.is_convener else event["distribution_public"]
-        if distribution is not None:
-            await self.send_text(distribution)
+        # One frame per broadcast: the progress, with the distributions this viewer may see when
+        # they changed since the last broadcast (None otherwise: the progress alone). The public
+        # ones are already without items below the anonymity floor (realtime.py applies
+        # public_quorum).
+        frame = event["progress_all"] if self.is_convener else event["progress_public"]
+        await self.send_text(frame or event["progress"])
 
     async def round_closed(self, event):
         await self.send_json(event["payload"])

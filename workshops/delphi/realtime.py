@@ -3,8 +3,8 @@
 A vote changes the round's progress; sending a message to every connected screen for every vote
 would cost (votes × screens) frames, which a room of 200 panellists voting at once cannot afford.
 So a change only *announces* the round: within ``DELPHI_PROGRESS_INTERVAL`` seconds (default
-0.5 s) the server reads the round's state once and sends one progress message (and, where
-allowed, one distribution message) to the group. The state is read after the change committed,
+0.5 s) the server reads the round's state once and sends one message to the group, which each
+screen forwards as one ``progress`` frame (with the distributions its viewer may see). The state is read after the change committed,
 so the last change of a burst is always included; clients order messages by ``sequence``.
 
 With several server processes sharing a Redis channel layer, each process coalesces the changes
@@ -15,9 +15,9 @@ if the state it reads is the one already broadcast (a digest kept beside the lea
 
 The interval grows with the room: ``DELPHI_PROGRESS_INTERVAL`` up to ``ROOM_SCREENS_PER_INTERVAL``
 eligible panellists, proportionally longer above (at most ``MAX_INTERVAL_FACTOR`` times), so the
-frames a vote costs stay bounded however many screens watch. A distribution whose counts did not
-change since the round's last broadcast is not sent again (the digests of what was sent are kept
-beside the lease, per part).
+frames a vote costs stay bounded however many screens watch. Distributions whose counts did not
+change since the round's last broadcast are not sent again: the frame is the progress alone (the
+digests of what was sent are kept beside the lease, per part).
 
 Broadcasts are best-effort: a failure is logged and never reaches the vote that caused it; a
 client that missed messages asks for a snapshot (``resync``).
@@ -79,9 +79,9 @@ def round_state_messages(round_id: int) -> list[dict]:
     progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     progress["revealed"] = rnd.results_revealed
     quorum = public_quorum(plan)  # never fewer answers than the anonymity floor
-    # One group message carries progress and distributions, already encoded (one json.dumps per
-    # broadcast instead of one per screen); each consumer forwards the frames its viewer may see.
-    distribution = {"type": "distribution", "round": rnd.pk, "sequence": progress["sequence"]}
+    # One group message carries the round's state as frames already encoded (one json.dumps per
+    # broadcast instead of one per screen), and each screen gets one frame of it: the progress,
+    # with the distributions its viewer may see (the convener's, or the public ones) when any.
     items_all = {str(k): v for k, v in counts.items() if sum(v) > 0}
     items_public = {str(k): v for k, v in counts.items() if sum(v) >= quorum}
     public = distributions_visible(rnd=rnd, plan=plan, is_convener=False)
@@ -90,8 +90,8 @@ def round_state_messages(round_id: int) -> list[dict]:
         {
             "type": "round.state",
             "progress": json.dumps(progress),
-            "distribution_all": json.dumps({**distribution, "items": items_all}),
-            "distribution_public": json.dumps({**distribution, "items": items_public}) if public else None,
+            "progress_all": json.dumps({**progress, "distributions": items_all}),
+            "progress_public": json.dumps({**progress, "distributions": items_public}) if public else None,
         }
     ]
     if rnd.status == Round.Status.CLOSED:
@@ -219,7 +219,8 @@ def _keys(round_id: int) -> tuple[str, str]:
     return f"{base}:lease", f"{base}:sent"
 
 
-_DISTRIBUTIONS = ("distribution_all", "distribution_public")
+# The frames that carry distributions besides the progress (``progress`` alone is always there).
+_DISTRIBUTIONS = ("progress_all", "progress_public")
 # Without Redis (one process) the digests of what was sent stay in this process.
 _sent_here: dict[int, dict[str, str]] = {}
 
@@ -235,7 +236,7 @@ def _part_digests(messages: list[dict]) -> dict[str, str]:
     digests = {"state": _digest([{k: v for k, v in m.items() if k not in _DISTRIBUTIONS} for m in messages])}
     for key in _DISTRIBUTIONS:
         if state.get(key) is not None:
-            digests[key] = _digest(json.loads(state[key])["items"])
+            digests[key] = _digest(json.loads(state[key])["distributions"])
     return digests
 
 
@@ -265,7 +266,7 @@ def _claim_and_read(round_id: int, interval: float) -> tuple[list[dict], float]:
     state = messages[0]
     for key in _DISTRIBUTIONS:
         if key in digests and sent.get(key) == digests[key]:
-            state[key] = None  # the screens already show these counts
+            state[key] = None  # the screens already show these counts: the progress alone
     state["digests"] = digests
     return messages, 0.0
 

@@ -144,20 +144,20 @@ async def test_a_vote_updates_another_panellists_progress_without_revealing_who_
     assert progress["answers"][str(live.items[0].pk)] == 1
     assert progress["panellists"]["started"] == 1
     assert progress["sequence"] >= ack["sequence"]
-    distribution = await until(emp, "distribution")
-    assert str(live.items[0].pk) not in distribution["items"]  # one answer: below the anonymity floor
+    # One frame per broadcast: the progress carries the distributions this viewer may see.
+    assert str(live.items[0].pk) not in progress["distributions"]  # one answer: below the anonymity floor
     others = await database_sync_to_async(add_panellists)(personas.cycle, 2)
     for n, person in enumerate(others):
         await database_sync_to_async(vote_cast)(
             round_id=live.round.pk, panellist=person, item_id=live.items[0].pk, value=n
         )
-    seen = [progress, distribution, *await drain(emp)]
-    last = [m for m in seen if m["type"] == "distribution"][-1]
-    assert last["items"][str(live.items[0].pk)] == [1, 1, 1, 0]  # three answers: shown
+    seen = [progress, *await drain(emp)]
+    last = [m for m in seen if "distributions" in m][-1]
+    assert last["distributions"][str(live.items[0].pk)] == [1, 1, 1, 0]  # three answers: shown
     text = json.dumps(seen)
     assert personas.technologist.email not in text and "Mine" not in text
     assert all("panellist" not in m and "user" not in m for m in seen)
-    assert all(m["type"] in {"progress", "distribution"} for m in seen)
+    assert all(m["type"] == "progress" for m in seen)
     await tech.disconnect()
     await emp.disconnect()
 
@@ -171,6 +171,7 @@ async def test_a_classic_round_shows_progress_but_no_distribution_to_panellists(
     messages = await drain(emp, timeout=0.5)
     assert [m["type"] for m in messages] == ["progress"]
     assert messages[0]["answers"][str(classic.items[1].pk)] == 1
+    assert "distributions" not in messages[0]
     await tech.disconnect()
     await emp.disconnect()
 
@@ -180,9 +181,32 @@ async def test_the_convener_sees_live_distributions_even_in_a_classic_round(pers
     assert snapshot["distributions"] == {}
     tech, _ = await connect(classic.round.pk, await database_sync_to_async(session_cookie)(personas.technologist))
     await tech.send_json_to({"type": "vote", "client_id": "c-1", "item": classic.items[0].pk, "value": 1})
-    distribution = await until(conv, "distribution")
-    assert distribution["items"] == {str(classic.items[0].pk): [0, 1, 0, 0]}
+    progress = await until(conv, "progress")
+    assert progress["distributions"] == {str(classic.items[0].pk): [0, 1, 0, 0]}
     await tech.disconnect()
+    await conv.disconnect()
+
+
+async def test_a_broadcast_is_one_frame_and_unchanged_distributions_are_not_resent(personas, live, settings):
+    settings.DELPHI_PROGRESS_INTERVAL = 0.05  # coalesced, as in production (0 sends every change whole)
+    conv, _ = await connect(live.round.pk, await database_sync_to_async(session_cookie)(personas.convener))
+    cast = database_sync_to_async(vote_cast)
+    item = str(live.items[0].pk)
+    await cast(round_id=live.round.pk, panellist=personas.technologist, item_id=live.items[0].pk, value=2)
+    first = await until(conv, "progress")
+    assert first["distributions"] == {item: [0, 0, 1, 0]}
+    await drain(conv)
+    # A new rationale for the same answer: the progress moves on, the counts stay.
+    await cast(
+        round_id=live.round.pk, panellist=personas.technologist, item_id=live.items[0].pk, value=2, rationale="why"
+    )
+    frames = await drain(conv, timeout=1.0)
+    assert [m["type"] for m in frames] == ["progress"] and frames[0]["sequence"] > first["sequence"]
+    assert "distributions" not in frames[0]  # the screen already shows these counts
+    await cast(round_id=live.round.pk, panellist=personas.employer, item_id=live.items[0].pk, value=3)
+    frames = await drain(conv, timeout=1.0)
+    assert [m["type"] for m in frames] == ["progress"]
+    assert frames[0]["distributions"] == {item: [0, 0, 1, 1]}
     await conv.disconnect()
 
 
