@@ -103,6 +103,7 @@ class OnnxEncoder:
         self.sessions = [self._session()]
         self.wanted = sessions or _cpus()
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         self._lock = threading.Lock()
 
     def _session(self):
@@ -119,8 +120,10 @@ class OnnxEncoder:
         with self._lock:
             while len(self.sessions) < self.wanted:
                 self.sessions.append(self._session())
-            if self._pool is None:
+            # A forked child (a prefork worker) inherits the pool but not its threads: a new one.
+            if self._pool is None or self._pool_pid != os.getpid():
                 self._pool = ThreadPoolExecutor(len(self.sessions), thread_name_prefix="onnx-encode")
+                self._pool_pid = os.getpid()
             return self._pool
 
     def _feed(self, encodings: list) -> dict[str, np.ndarray]:

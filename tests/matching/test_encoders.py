@@ -3,6 +3,9 @@ unavailable export falls back to PyTorch."""
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -68,3 +71,23 @@ def test_when_the_export_cannot_be_written_pytorch_encodes(tmp_path, settings, c
     assert encoder.backend == "torch"
     assert "ONNX Runtime unavailable" in caplog.text and "encoding with PyTorch" in caplog.text
     assert encoder.encode(SAMPLE[:2], 2).shape == (2, encoders.DIM)
+
+
+def test_a_forked_process_encodes_on_threads_of_its_own(both):
+    onnx, _ = both
+    expected = onnx.encode(SAMPLE, 4)  # the parent's pool exists now; a child inherits it without threads
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            ok = np.allclose(onnx.encode(SAMPLE, 4), expected, atol=1e-5)
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 60)
+    answer = os.read(read, 1) if ready else b"no answer in 60 s (the child hangs waiting for its pool)"
+    if not ready:
+        os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    assert answer == b"1"

@@ -4,8 +4,9 @@ A vote changes the round's progress; sending a message to every connected screen
 would cost (votes × screens) frames, which a room of 200 panellists voting at once cannot afford.
 So a change only *announces* the round: within ``DELPHI_PROGRESS_INTERVAL`` seconds (default
 0.5 s) the server reads the round's state once and sends one message to the group, which each
-screen forwards as one ``progress`` frame (with the distributions its viewer may see). The state is read after the change committed,
-so the last change of a burst is always included; clients order messages by ``sequence``.
+screen forwards as one ``progress`` frame (with the distributions its viewer may see). The state
+is read after the change committed, so the last change of a burst is always included; clients
+order messages by ``sequence``.
 
 With several server processes sharing a Redis channel layer, each process coalesces the changes
 it saw on its own timer, so every screen would get the round's state once per process per
