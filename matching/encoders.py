@@ -55,7 +55,7 @@ class TorchEncoder:
     """Plain sentence-transformers on PyTorch: the reference, and the fallback."""
 
     backend = "torch"
-    batch_size = 64  # its best on this machine (bench/matching.py: 16 and 32 are no faster)
+    batch_size = 64  # its best on this machine (bench/encode_variants.py: 16 and 32 are slower)
 
     def __init__(self, folder: Path):
         from sentence_transformers import SentenceTransformer
@@ -85,12 +85,12 @@ class OnnxEncoder:
     Texts are tokenized once, sorted by token count (so a batch pads to the length of its own
     texts, not of the longest text in sight) and run as small batches on one single-threaded
     session per CPU, side by side: ONNX Runtime releases the GIL, and on two cores two batches at
-    once beat one batch split over two threads (bench/matching.py: 1.9× plain sentence-transformers
-    against 1.3× for one two-thread session). A call of one batch (a search query) uses one session;
+    once beat one batch split over two threads (bench/encode_variants.py: 1.82× plain
+    sentence-transformers against 1.60× for one two-thread session, both sorted by tokens). A call of one batch (a search query) uses one session;
     the others are made on the first call that can use them."""
 
     backend = "onnx"
-    batch_size = 16  # its best on two sessions (8: slower; 24, 32: no faster; 64: 0.88×)
+    batch_size = 16  # its best on two sessions (bench/encode_variants.py: 8, 32 and 64 are slower)
 
     def __init__(self, graph: Path, folder: Path, sessions: int | None = None):
         from tokenizers import Tokenizer
@@ -145,19 +145,21 @@ class OnnxEncoder:
         # Longest first, so each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         batches = [order[start : start + size] for start in range(0, len(order), size)]
-
-        def run(lane: int, session) -> None:
-            for rows in batches[lane :: len(lanes)]:
-                out[rows] = session.run(None, self._feed([encodings[i] for i in rows]))[0]
-
         if len(batches) == 1 or self.wanted == 1:
-            lanes = self.sessions[:1]
-            run(0, lanes[0])
-            return out
-        pool = self._all_sessions()
-        lanes = tuple(self.sessions)
-        for done in [pool.submit(run, lane, session) for lane, session in enumerate(lanes)]:
-            done.result()
+            lanes, pool = self.sessions[:1], None
+        else:
+            pool = self._all_sessions()
+            lanes = tuple(self.sessions)
+
+        def run(lane: int) -> None:
+            for rows in batches[lane :: len(lanes)]:
+                out[rows] = lanes[lane].run(None, self._feed([encodings[i] for i in rows]))[0]
+
+        if pool is None:
+            run(0)
+        else:
+            for done in [pool.submit(run, lane) for lane in range(len(lanes))]:
+                done.result()
         return out
 
 
