@@ -80,8 +80,15 @@ class VersionMatrix:
         }
         texts = [standards[int(s)] for s in self.standard_ids]
         vectors = embeddings.encode(texts) if texts else np.zeros((0, embeddings.DIM), np.float32)
-        context = np.zeros((len(self.hashes), embeddings.DIM), dtype=np.float64)
-        np.add.at(context, self.columns, vectors[self.statement_standard])
+        # Sum per text over its statements' standards: a (texts × standards) count matrix times the
+        # standards' vectors (np.add.at over 18,796 O*NET rows took 0.4 s, this a few ms).
+        from scipy import sparse  # here: only a worker building a version's ranking needs it
+
+        counts = sparse.csr_matrix(
+            (np.ones(len(self.columns)), (self.columns, self.statement_standard)),
+            shape=(len(self.hashes), len(vectors)),
+        )
+        context = np.asarray(counts @ vectors.astype(np.float64))
         norms = np.linalg.norm(context, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return (context / norms).astype(np.float32)
@@ -131,12 +138,12 @@ def version_matrix(version: FrameworkVersion) -> VersionMatrix:
         standard_starts: list[int] = []
         standard_levels: list[int] = []
         statement_standard = np.empty(len(rows), dtype=np.int64)
-        for i, (pk, standard_id, key, text, level) in enumerate(rows):
+        for i, (pk, standard_id, digest, text, level) in enumerate(rows):
             statement_ids[i] = pk
-            if key not in columns_of:
-                columns_of[key] = len(columns_of)
-                texts[key] = text
-            columns[i] = columns_of[key]
+            if digest not in columns_of:
+                columns_of[digest] = len(columns_of)
+                texts[digest] = text
+            columns[i] = columns_of[digest]
             if not standard_ids or standard_ids[-1] != standard_id:
                 standard_ids.append(standard_id)
                 standard_starts.append(i)

@@ -61,6 +61,19 @@ def test_a_versions_match_statements_are_one_stored_array():
     assert StoredMatrix.objects.get(key=f"version:{version.pk}").rows == 2
 
 
+def test_a_second_match_run_in_the_same_process_reads_no_statement_again():
+    store_vectors({"Calibrate flow meters": [1, 0], "Service chillers": [0, 1]})
+    version = make_framework("ifate", [("ST1", "Technician", 3, ["Calibrate flow meters", "Service chillers"])])
+    first = scoring.version_matrix(version)
+    first.vectors()
+    copy = type(version).objects.get(pk=version.pk)  # a new run's own instance
+    with CaptureQueriesContext(connection) as queries:
+        again = scoring.version_matrix(copy)
+        again.vectors()
+    assert again is first
+    assert not tables_read(queries.captured_queries)
+
+
 def test_a_corpus_the_store_lacks_is_not_ready_and_stores_no_array():
     store_vectors({"Calibrate flow meters": [1, 0]})
     make_framework("ifate", [("ST1", "Technician", 3, ["Calibrate flow meters", "Service chillers"])])
