@@ -141,14 +141,13 @@ def match_review_clear(*, capability: Capability, statement: Statement, actor: U
 def framework_version_embed(
     *, version: FrameworkVersion, progress: Callable[[int, int], None] | None = None, mark: bool = True
 ) -> int:
-    """Encode every statement and standard title of a version not yet in the store, and (``mark``)
-    record it as embedded; returns how many texts were encoded."""
+    """Encode every statement of a version, and each standard as its statements' context ("title.
+    overview", matching/ranking.py), not yet in the store, and (``mark``) record the version as
+    embedded; returns how many texts were encoded. (A bare title is never scored on its own.)"""
     before = embeddings.STATS.encoded
     texts = dict(Statement.objects.filter(version=version).values_list("text_hash", "text"))
     embeddings.vectors_by_hash(texts, progress)
-    standards = list(version.standards.values_list("title", "extra"))
-    embeddings.encode([title for title, _ in standards])
-    # The second stage's context of each statement (matching/ranking.py).
+    standards = version.standards.values_list("title", "extra")
     embeddings.encode([scoring.standard_context_text(title, extra) for title, extra in standards])
     if mark:
         FrameworkVersion.objects.filter(pk=version.pk).update(embedded_at=timezone.now())
@@ -159,7 +158,7 @@ def frameworks_embed(
     *, kinds: Sequence[str] = ("ifate", "onet", "esco"), progress: Callable[[str, int, int], None] | None = None
 ) -> dict[str, int]:
     """Embed the latest version of each framework of ``kinds`` that is imported: its statements and
-    titles, then the corpora built from it (FOP naming, KSB suggestions, the library), whose texts
+    standards, then the corpora built from it (FOP naming, KSB suggestions, the library), whose texts
     are not all statements. What ``embed_frameworks`` and the worker's warm-up do; texts already
     stored are skipped, so a second run is instant. Returns the texts encoded per version."""
     from matching.corpora import latest_version
@@ -196,7 +195,9 @@ def _RANKED_CORPORA() -> set[str]:  # noqa: N802 - a constant, read lazily (impo
 
 
 # ESCO first: KSB suggestions wait for it, and its lists are quicker to embed than O*NET's tasks.
-WARM_UP_KINDS = ("esco", "onet")
+# Skills England last: `load_demo` has embedded the duties its cycle needs, the rest of the
+# standards (about ten seconds) only so that the frameworks page shows every version embedded.
+WARM_UP_KINDS = ("esco", "onet", "ifate")
 WARM_UP_QUEUED_KEY = "matching:warm-up-queued"
 
 
@@ -225,7 +226,7 @@ def warm_up_lock():
 
 
 def warm_up_queue(*, kinds: Sequence[str] = WARM_UP_KINDS) -> bool:
-    """Queue the worker's warm-up (embed O*NET and ESCO) unless it was queued in the last ten
+    """Queue the worker's warm-up (embed ESCO, O*NET and the rest of Skills England) unless it was queued in the last ten
     minutes; True when this call queued it. Pages call it when they find a list not yet embedded,
     `make run` once the demo is loaded."""
     from django.core.cache import cache

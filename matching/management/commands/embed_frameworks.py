@@ -10,7 +10,7 @@ from matching.corpora import latest_version
 
 class Command(BaseCommand):
     help = (
-        "Embed every statement and standard title of the latest version of each framework (default: all "
+        "Embed every statement and standard (title and overview) of the latest version of each framework (default: all "
         "imported), and the texts of its corpora (FOP naming, KSB suggestions). Texts already in the store "
         "are skipped, so running it again is instant."
     )
