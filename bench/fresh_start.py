@@ -4,8 +4,8 @@
 
 Builds a fresh embedded-default deployment as `make run` does, in a folder of its own under
 $TMPDIR/foresight-fresh-start/: a new SQLite database and broker file, ``manage.py migrate --noinput`` and
-``manage.py load_demo`` (which queues the worker's warm-up: O*NET and ESCO embedded in the
-background), then — not part of `make run`, but the FOP proposal needs a consensus — the README's
+``manage.py load_demo`` (which queues the worker's warm-up: ESCO, O*NET and the rest of the IfATE
+standards embedded in the background), then — not part of `make run`, but the FOP proposal needs a consensus — the README's
 ``simulate_delphi poc_manufacturing_2025`` (tasks in-process, so the broker holds only what
 `make run` queued), and starts ``Procfile.run`` with honcho (the web server and a worker with
 beat; ``DEBUG_PAGES=false``, ``HOST``, ``PORT``). The Procfile is copied into the folder with its
@@ -325,9 +325,6 @@ def say_library(response: requests.Response) -> str:
     return "; ".join(parts)
 
 
-WARM_UP_KINDS = ("onet", "esco")  # what the worker's warm-up embeds (IfATE: only the demo's duties)
-
-
 def say_health(response: requests.Response) -> str:
     try:
         data = response.json()
@@ -361,8 +358,8 @@ def framework_states(html: str) -> dict[tuple[str, str], str]:
 
 
 def warmed_up(states: dict[tuple[str, str], str]) -> bool:
-    wanted = [state for (kind, _), state in states.items() if kind in WARM_UP_KINDS]
-    return bool(wanted) and all(state == "embedded" for state in wanted)
+    """The worker's warm-up embeds the latest version of every framework the page lists."""
+    return bool(states) and all(state == "embedded" for state in states.values())
 
 
 def say_frameworks(response: requests.Response) -> str:
@@ -605,7 +602,7 @@ def follow(
     server_started: float, also: tuple[Page, ...] | list[Page] = (),
 ) -> WarmUp:  # fmt: skip
     """After the POST: the proposal page and its polling fragment every second until the run ends,
-    and the frameworks page every 5 s until O*NET and ESCO are embedded (each up to its timeout)."""
+    and the frameworks page every 5 s until every framework is embedded (each up to its timeout)."""
     warm = WarmUp()
     last_frameworks = 0.0
     job_open = proposal.post_status == 302
@@ -756,7 +753,7 @@ def main() -> None:
             if warm.done_after is None:
                 _say(f"  warm-up not finished {args.warm_up_timeout:.0f} s after the POST: {' → '.join(warm.seen)}")
             else:
-                _say(f"  warm-up: O*NET and ESCO embedded {warm.done_after:.0f} s after the server started")
+                _say(f"  warm-up: every framework embedded {warm.done_after:.0f} s after the server started")
         _say(f"  load average {_loadavg()}")
 
         after: list[Page] = []

@@ -51,7 +51,7 @@ def load(data_dir: Path, stdout=None) -> MatchRun | None:
         versions[kind] = outcome.version
         _say(stdout, f"  {outcome.message} ({time.perf_counter() - started:.1f} s)")
 
-    # The demo run embeds the IfATE duties it needs by itself; the rest waits for embed_frameworks.
+    # The demo run embeds the IfATE duties it needs by itself; the rest waits for the worker.
     embed_all = settings.MATCHING_DEMO_EMBED_ALL
     for version in versions.values():
         if version.embedded_at is not None or not embed_all:
@@ -59,16 +59,16 @@ def load(data_dir: Path, stdout=None) -> MatchRun | None:
         started = time.perf_counter()
         encoded = services.framework_version_embed(version=version)
         _say(stdout, f"  Embedded {version}: {encoded:,} new texts ({time.perf_counter() - started:.1f} s)")
-    if not embed_all and any(v.embedded_at is None for k, v in versions.items() if k != "ifate"):
+    if not embed_all and any(v.embedded_at is None for v in versions.values()):
         if settings.CELERY_TASK_ALWAYS_EAGER:
             # No worker to hand it to (tasks run in-process): embedding here would take minutes.
-            _say(stdout, "  O*NET and ESCO are imported but not embedded: run `python manage.py embed_frameworks`.")
+            _say(stdout, "  Not every framework is embedded yet: run `python manage.py embed_frameworks`.")
         else:
             services.warm_up_queue()
             _say(
                 stdout,
-                "  O*NET and ESCO are imported; the worker embeds them in the background (a few minutes: "
-                "suggestions and the library show how far it is meanwhile).",
+                "  The worker embeds ESCO, O*NET and the rest of the IfATE standards in the background (a few "
+                "minutes: suggestions and the library show how far it is meanwhile).",
             )
 
     cycle = Cycle.objects.filter(slug=DEMO_CYCLE).first()

@@ -20,7 +20,7 @@ def framework_version_embed_task(version_id: int) -> int:
 @shared_task(name="matching.tasks.warm_up")
 def warm_up(kinds: list[str]) -> dict[str, int]:
     """After set-up (`make run`) or when a page finds a list not embedded yet: embed the latest
-    ESCO and O*NET versions and their corpora in the background, so suggestions, FOP names and
+    ESCO, O*NET and Skills England versions and their corpora in the background, so suggestions, FOP names and
     the library never wait for them. Idempotent: stored texts are skipped. One at a time per
     machine (``services.warm_up_lock``): a second warm-up queued meanwhile returns at once rather
     than encode the same texts again in a second worker slot, which jobs are waiting for."""

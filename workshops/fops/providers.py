@@ -9,7 +9,7 @@ The hooks and what each takes and returns:
 ``propose_profiles``  (levels, params, progress=None) -> list[ProposedProfile]; progress(what, done, total)
 ``suggest_tags``      (statement: str, kind: "K"|"S"|"B", existing: list[(tag_id, name, uses)], k: int) -> list[dict]
 ``similar_tag_pairs`` (tags: list[(tag_id, name)], threshold: float) -> list[(id_a, id_b, score)]
-``warm_up``           () -> bool  queue the worker's embedding of O*NET and ESCO (at most every ten minutes),
+``warm_up``           () -> bool  queue the worker's embedding of the frameworks (at most every ten minutes),
                       for a page whose provider raised ``core.readiness.NotReady``
 ``best_matches``      (capability_ids: list[int]) -> {capability_id: [{standard_ref, standard_title, text, score,
                       review}, ...]}
