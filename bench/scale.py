@@ -109,14 +109,22 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process tree so far, from the kernel's accounting (/proc/<pid>/stat:
-    utime, stime, and cutime + cstime of children already reaped)."""
-    ticks = 0
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU of a process tree so far, from the kernel's accounting (/proc/<pid>/stat:
+    utime and stime, with cutime and cstime of children already reaped). System time is mostly
+    the sockets' system calls (a frame written on loopback also runs its receiver's TCP input)."""
+    user = system = 0
     for member in process_tree(pid):
         if (fields := _stat(member)) is not None:
-            ticks += sum(int(x) for x in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            user += int(fields[11]) + int(fields[13])
+            system += int(fields[12]) + int(fields[14])
+    return user / os.sysconf("SC_CLK_TCK"), system / os.sysconf("SC_CLK_TCK")
+
+
+def servers_cpu(servers) -> tuple[float, float]:
+    """User and system CPU seconds of every server process tree together."""
+    times = [cpu_seconds(server.proc.pid) for server in servers]
+    return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
 def redis_commands(port: int) -> int:
@@ -152,7 +160,7 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             daphne.start()
             daphnes.append(daphne)
         urls = ",".join(f"http://127.0.0.1:{port}" for port in ports)
-        before = (sum(cpu_seconds(d.proc.pid) for d in daphnes), redis_commands(redis_port), pg_commits(db))
+        before = (servers_cpu(daphnes), redis_commands(redis_port), pg_commits(db))
         load_started = time.monotonic()
         result = subprocess.run(
             [
@@ -164,7 +172,7 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             timeout=args.max_seconds + 600,
         )  # fmt: skip
         wall = time.monotonic() - load_started
-        after = (sum(cpu_seconds(d.proc.pid) for d in daphnes), redis_commands(redis_port), pg_commits(db))
+        after = (servers_cpu(daphnes), redis_commands(redis_port), pg_commits(db))
         out = result.stdout + result.stderr[-2000:]
         if result.returncode != 0:
             out += f"\n(bench/delphi_load.py exited with {result.returncode})"
@@ -176,7 +184,8 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             "servers": servers,
             "clients": clients,
             "output": out.strip(),
-            "server_cpu_s": after[0] - before[0],
+            "server_cpu_s": sum(after[0]) - sum(before[0]),
+            "server_system_s": after[0][1] - before[0][1],
             "redis_commands": after[1] - before[1],
             "pg_commits": after[2] - before[2],
             "acked": acked,
@@ -234,7 +243,10 @@ def report(r: dict) -> None:
         f"cost per acknowledged vote: Redis commands {r['redis_commands'] / per_vote:.1f}, "
         f"PostgreSQL commits {r['pg_commits'] / per_vote:.2f}, frames to clients {r['messages'] / per_vote:.1f}"
     )
-    print(f"server CPU per vote: {1000 * r['server_cpu_s'] / per_vote:.2f} ms")
+    print(
+        f"server CPU per vote: {1000 * r['server_cpu_s'] / per_vote:.2f} ms "
+        f"(system {1000 * r['server_system_s'] / per_vote:.2f} ms)"
+    )
     print(
         f"server CPU {r['server_cpu_s']:.1f} s over {r['wall_s']:.1f} s wall; server tracebacks "
         f"{r['server_tracebacks']}; load average {r['load'][0]:.1f}"

@@ -657,12 +657,13 @@ _CAST = (
 )
 
 
+_CAST_CONSTANTS = {"active": Membership.Status.ACTIVE.value, "open": Round.Status.OPEN.value}
+
+
 def cast_params(vote: dict) -> dict:
-    """The parameters of ``_CAST`` for a vote from ``vote_prepare``."""
-    return {
-        **vote, "active": Membership.Status.ACTIVE.value, "open": Round.Status.OPEN.value,
-        "now": connection.ops.adapt_datetimefield_value(vote["now"]),
-    }  # fmt: skip
+    """The parameters of ``_CAST`` for a vote from ``vote_prepare`` (PostgreSQL stores the
+    datetime as it is: Django's adaptation of it is the identity there)."""
+    return {**vote, **_CAST_CONSTANTS}
 
 
 def _cast_in_one_statement(vote: dict) -> tuple[int, int]:
