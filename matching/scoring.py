@@ -81,7 +81,7 @@ class VersionMatrix:
         texts = [standards[int(s)] for s in self.standard_ids]
         vectors = embeddings.encode(texts) if texts else np.zeros((0, embeddings.DIM), np.float32)
         # Sum per text over its statements' standards: a (texts × standards) count matrix times the
-        # standards' vectors (np.add.at over 18,796 O*NET rows took 0.4 s, this a few ms).
+        # standards' vectors (np.add.at over 18,796 O*NET rows took 0.5 s, the whole build now 0.2 s).
         from scipy import sparse  # here: only a worker building a version's ranking needs it
 
         counts = sparse.csr_matrix(
