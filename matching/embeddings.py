@@ -53,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import threading
 import time
 import unicodedata
@@ -382,8 +383,55 @@ def _best_of_block(out: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return cand_cols[pick], cand_scores[pick]
 
 
+# OpenBLAS's kernel families by the CPU flags they need, best first (``_import_faiss``).
+_OPENBLAS_CORETYPES = (
+    ("SkylakeX", {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}),
+    ("Haswell", {"avx2", "fma"}),
+)
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:  # not Linux
+        pass
+    return set()
+
+
+def openblas_coretype(flags: set[str]) -> str | None:
+    """The OpenBLAS kernel family for a CPU with these flags (None: leave OpenBLAS to choose)."""
+    return next((name for name, needs in _OPENBLAS_CORETYPES if needs <= flags), None)
+
+
+def _import_faiss():
+    """faiss, with its bundled OpenBLAS told the CPU's kernel family.
+
+    faiss-cpu 1.15.1 bundles OpenBLAS 0.3.15, which does not know newer CPUs: it read this
+    machine's Xeon (Sapphire Rapids, AVX-512) as a generic "Prescott" and ran SSE3 kernels,
+    ``faiss.knn`` at 61 M pairs/s against 288 M with its SkylakeX kernels (docs/benchmarks.md,
+    "Matching"). So unless ``OPENBLAS_CORETYPE`` is set already, faiss is imported with it set
+    from the CPU's flags, and the variable is put back at once: numpy's own OpenBLAS, newer and
+    loaded before (this module imports numpy), has read its environment already.
+    """
+    if "faiss" in sys.modules or "OPENBLAS_CORETYPE" in os.environ:
+        import faiss
+
+        return faiss
+    coretype = openblas_coretype(_cpu_flags())
+    if coretype is not None:
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+    try:
+        import faiss
+    finally:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+    return faiss
+
+
 def _topk_faiss(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
+    faiss = _import_faiss()
 
     m = len(corpus)
     wide = min(m, k + TOPK_MARGIN)
