@@ -117,6 +117,8 @@ class Stats:
         self.refused: dict[str, str] = {}
         self.unanswered = 0
         self.latencies: list[float] = []
+        self.sent_at: list[float] = []  # when each acknowledged vote was sent, s after the run's start
+        self.started = time.monotonic()
         self.connect_failures = 0
         self.connect_retries = 0
         self.messages_received = 0
@@ -174,7 +176,7 @@ async def client(n, url, origin, round_id, user_id, session_key, items, think, r
             await asyncio.sleep(rng.uniform(0, 2 * think))
             client_id = str(uuid.uuid4())
             value = rng.randint(0, 3)
-            start = time.perf_counter()
+            start, send_time = time.perf_counter(), time.monotonic()
             reply = None
             for _ in range(4):  # a dropped connection: reconnect and resend the same client id
                 future = asyncio.get_running_loop().create_future()
@@ -198,6 +200,7 @@ async def client(n, url, origin, round_id, user_id, session_key, items, think, r
                 continue
             if reply["type"] == "ack":
                 stats.latencies.append(time.perf_counter() - start)
+                stats.sent_at.append(send_time - stats.started)
                 stats.acked[client_id] = (user_id, item, value)
             else:
                 stats.refused[client_id] = reply.get("code", "?")
@@ -275,6 +278,17 @@ def main() -> None:
         if lat_ms:
             print(f"ack latency ms: p50 {percentile(lat_ms, 0.5):.1f}  p95 {percentile(lat_ms, 0.95):.1f}  "
                   f"p99 {percentile(lat_ms, 0.99):.1f}  max {max(lat_ms):.1f}  mean {statistics.mean(lat_ms):.1f}")  # fmt: skip
+            # Where the tail is: while clients still connect (the ramp: handshakes and snapshots beside
+            # the votes) or in the steady state after it; and the worst 10 s of the run.
+            ramp = [ms for ms, at in zip(lat_ms, stats.sent_at, strict=True) if at < args.ramp]
+            steady = [ms for ms, at in zip(lat_ms, stats.sent_at, strict=True) if at >= args.ramp]
+            windows: dict[int, list[float]] = {}
+            for ms, at in zip(lat_ms, stats.sent_at, strict=True):
+                windows.setdefault(int(at // 10), []).append(ms)
+            worst = max(windows, key=lambda w: percentile(windows[w], 0.99))
+            print(f"ack p99 ms: during the {args.ramp:g} s ramp {percentile(ramp, 0.99):.1f} ({len(ramp)} votes), "
+                  f"after it {percentile(steady, 0.99):.1f} ({len(steady)} votes); worst 10 s window "
+                  f"{worst * 10}-{worst * 10 + 10} s: p99 {percentile(windows[worst], 0.99):.1f} ({len(windows[worst])} votes)")  # fmt: skip
         print(f"duration {elapsed:.1f} s, throughput {len(stats.acked) / elapsed:.1f} acknowledged votes/s, "
               f"{stats.messages_received} messages received by clients")  # fmt: skip
         if stats.refused:

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -127,6 +128,22 @@ def servers_cpu(servers) -> tuple[float, float]:
     return sum(t[0] for t in times), sum(t[1] for t in times)
 
 
+def machine_cpu() -> list[int]:
+    """The machine's CPU time so far by state (/proc/stat's first line, in clock ticks): user, nice,
+    system, idle, iowait, irq, softirq, steal."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(v) for v in stat.readline().split()[1:9]]
+
+
+def machine_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Where the machine's CPUs went between two ``machine_cpu`` readings, as shares of the total:
+    busy (user, nice, system, irq, softirq), steal (taken by the hypervisor for other guests) and
+    idle (idle, iowait)."""
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    total = max(sum(d), 1)
+    return {"busy": (d[0] + d[1] + d[2] + d[5] + d[6]) / total, "steal": d[7] / total, "idle": (d[3] + d[4]) / total}
+
+
 def redis_commands(port: int) -> int:
     import redis
 
@@ -161,7 +178,8 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             daphnes.append(daphne)
         urls = ",".join(f"http://127.0.0.1:{port}" for port in ports)
         before = (servers_cpu(daphnes), redis_commands(redis_port), pg_commits(db))
-        load_started = time.monotonic()
+        load_started, machine_before = time.monotonic(), machine_cpu()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(
             [
                 PYTHON, str(ROOT / "bench" / "delphi_load.py"), "--url", urls, "--clients", str(clients),
@@ -172,6 +190,9 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             timeout=args.max_seconds + 600,
         )  # fmt: skip
         wall = time.monotonic() - load_started
+        machine = machine_shares(machine_before, machine_cpu())
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the load generator, now reaped
+        load_cpu = children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
         after = (servers_cpu(daphnes), redis_commands(redis_port), pg_commits(db))
         out = result.stdout + result.stderr[-2000:]
         if result.returncode != 0:
@@ -193,6 +214,8 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             "server_tracebacks": errors,
             "wall_s": wall,
             "load": os.getloadavg(),
+            "machine": machine,
+            "load_generator_cpu_s": load_cpu,
         }
     finally:
         for daphne in daphnes:
@@ -250,6 +273,11 @@ def report(r: dict) -> None:
     print(
         f"server CPU {r['server_cpu_s']:.1f} s over {r['wall_s']:.1f} s wall; server tracebacks "
         f"{r['server_tracebacks']}; load average {r['load'][0]:.1f}"
+    )
+    # Whether the two cores were the limit, and who had them: the load generator shares them.
+    print(
+        f"machine CPUs over the run: busy {r['machine']['busy']:.0%}, steal {r['machine']['steal']:.0%}, "
+        f"idle {r['machine']['idle']:.0%}; load generator CPU {r['load_generator_cpu_s']:.1f} s"
     )
     sys.stdout.flush()
 
