@@ -216,7 +216,7 @@ DELPHI_DB_THREADS = env_int("DELPHI_DB_THREADS", 16)
 # The asyncio connections on which each ASGI process stores live votes (PostgreSQL, persistent
 # connections: workshops/delphi/live_votes.py). A round's votes queue on its row's lock (the
 # sequence bump) however many run at once, and PostgreSQL's tuple-lock queue convoys: at 16 per
-# process 1,000 voters had a p99 of 0.45-1.06 s, at 4 of 0.13 s (docs/benchmarks.md, "Live path").
+# process 1,000 voters had a p99 of 0.33-1.06 s, at 4 of 0.13-0.27 s (docs/benchmarks.md, "Live path").
 DELPHI_VOTE_CONNECTIONS = env_int("DELPHI_VOTE_CONNECTIONS", 4)
 # Servers and workers start loading the embedding model as they start (a background thread), so no
 # request waits for it.

@@ -8,8 +8,8 @@ server process keeps a few asyncio psycopg connections of its own (``DELPHI_VOTE
 most, opened on first use, each kept no longer than ``CONN_MAX_AGE``) and runs the statement
 prepared, with server-side parameters, on the event loop. A few: the votes of a round take turns on
 its row's lock (the sequence bump) anyway, and more of them at once only wait in PostgreSQL's
-tuple-lock queue, where the waiters convoy (at 16 per process, with 1,000 voters, ~1,600
-statements in a run waited over 100 ms for the lock; at 4, seven did).
+tuple-lock queue, where the waiters convoy (at 16 per process, with 1,000 voters, ~1,650
+statements of a run took over 100 ms, waiting for the lock; at 4, 7 to 25 did).
 
 psycopg opens and closes these connections; the statement itself goes through its libpq
 connection (``pgconn``) directly: prepared once per connection under one name, its parameters in
