@@ -12,9 +12,10 @@
   }
 
   window.captureLive = false;
-  window.LiveSocket.connect({
+  const status = document.getElementById("capture-live");
+  const live = window.LiveSocket.connect({
     path: script.dataset.wsPath,
-    status: document.getElementById("capture-live"),
+    status: status,
     isReady: (message) => message.type === "hello",
     onMessage(message) {
       if (message.type === "capture") refresh();
@@ -29,5 +30,17 @@
       window.captureLive = live;
     },
     whileDown: "The list updates every 15 s meanwhile.",
+  });
+
+  // The fallback poll may be the first to learn that the session ended (the socket between two
+  // attempts): htmx would follow the server's HX-Redirect to the login form in the middle of the
+  // page. Say it as the socket's refusal would instead, and stop both.
+  const loginUrl = (status && status.dataset.loginUrl) || "/accounts/login/";
+  document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+    if (!event.detail.elt || event.detail.elt.id !== "capture-list") return;
+    const redirect = event.detail.xhr.getResponseHeader("HX-Redirect") || "";
+    if (!redirect.startsWith(loginUrl)) return;
+    event.preventDefault();
+    live.signedOut(); // its state stops the poll (onState above)
   });
 })();

@@ -119,6 +119,9 @@
       acknowledge(id) { return outbox.remove(id); },
       resend(id) { const message = outbox.get(id); return message ? send(message) : false; },
       finish(text) { finishedText = text; setState("finished"); },
+      // The page learned over HTTP that the session ended (a poll between reconnects): stop as a
+      // 4401 refusal would, and say so.
+      signedOut() { refused(CLOSE_NOT_SIGNED_IN); },
     };
 
     // --- the status display ----------------------------------------------------------------------
@@ -190,14 +193,26 @@
         ready = false;
         lost = true;
         if (event.code === CLOSE_NOT_SIGNED_IN || event.code === CLOSE_NOT_ALLOWED) {
-          stopped = true;
-          setState(event.code === CLOSE_NOT_SIGNED_IN ? "signed-out" : "not-allowed");
-          if (options.onRefused) options.onRefused(event.code, live);
+          refused(event.code);
           return;
         }
         if (finishedText !== null) { setState("finished"); return; }
         schedule();
       });
+    }
+
+    // Turned away (close code 4401 or 4403, or signedOut()): never reconnect, and say why.
+    function refused(code) {
+      stopped = true;
+      clearTimers();
+      if (socket) {
+        const ws = socket;
+        socket = null; // its close event is no longer ours
+        ready = false;
+        ws.close();
+      }
+      setState(code === CLOSE_NOT_SIGNED_IN ? "signed-out" : "not-allowed");
+      if (options.onRefused) options.onRefused(code, live);
     }
 
     function schedule() {

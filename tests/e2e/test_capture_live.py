@@ -51,6 +51,9 @@ def test_when_the_session_ends_the_capture_page_says_sign_in_again_and_stops_rec
         ws.connect_to_server()
 
     page.route_web_socket(re.compile(r"/ws/cycles/"), through)
+    # Here the socket is the one to learn it: the list's fallback poll, which could fire between
+    # the two connections, is held back (the next test is that case).
+    page.route(re.compile(r"/capture/\?status="), lambda route: route.abort())
     login(page, personas.observer.email)
     page.goto("/cycles/cycle-a/capture/")
     page.wait_for_function("window.captureLive === true")
@@ -69,3 +72,43 @@ def test_when_the_session_ends_the_capture_page_says_sign_in_again_and_stops_rec
     attempts = len(connections)
     page.wait_for_timeout(3000)  # a page still retrying would have tried again by now
     assert len(connections) == attempts == 2
+
+
+def test_when_the_list_learns_first_that_the_session_ended_the_page_says_so_and_stays(
+    server_url, new_page, login, personas
+):
+    # The socket drops and its next attempt hangs; the list's fallback poll (every 15 s while the
+    # socket is down) is the first to hear of the ended session. The page must not jump to the
+    # login form: it says what the socket's refusal would say, and stops reconnecting.
+    page = new_page()
+    connections = []
+
+    def through(ws):
+        connections.append(ws)
+        if len(connections) == 1:
+            ws.connect_to_server()  # later attempts reach no server: they never get in
+
+    page.route_web_socket(re.compile(r"/ws/cycles/"), through)
+    login(page, personas.observer.email)
+    listed = re.compile(r"/capture/\?status=")
+    with page.expect_response(listed):  # the list's catch-up when the socket is first live
+        page.goto("/cycles/cycle-a/capture/")
+        page.wait_for_function("window.captureLive === true")
+
+    [session_key] = [c["value"] for c in page.context.cookies() if c["name"] == "sessionid"]
+    Session.objects.filter(session_key=session_key).delete()
+    connections[-1].close(code=1012, reason="Service restart")
+    page.wait_for_function("window.captureLive === false")
+    # The poll's own request, now rather than in up to 15 s.
+    with page.expect_response(listed):
+        page.evaluate("document.body.dispatchEvent(new CustomEvent('capture:changed'))")
+
+    status = page.locator("#capture-live")
+    expect(status).to_have_text("Your session has ended: sign in again.")
+    expect(status.get_by_role("link", name="sign in again")).to_have_attribute(
+        "href", "/accounts/login/?next=%2Fcycles%2Fcycle-a%2Fcapture%2F"
+    )
+    assert page.url == f"{server_url}/cycles/cycle-a/capture/"
+    attempts = len(connections)
+    page.wait_for_timeout(3000)  # a page still retrying would have tried again by now
+    assert len(connections) == attempts
