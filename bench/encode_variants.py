@@ -6,8 +6,9 @@ On the same O*NET task statements (read from the shared data, nothing stored), i
 plain sentence-transformers at batch 16/32/64 (what a user would pick instead), one ONNX
 session on all CPUs (sorted by characters, as before, and by token count), and one
 single-threaded session per CPU running alternate batches side by side at several batch sizes,
-then the adopted encoder itself. Batches are tokenized before the clock starts for the variants
-(the adopted encoder's row includes its tokenization). Prints texts/s and the ratio to plain
+ONNX Runtime's offline BERT fusions on the same lanes, then the adopted encoder itself. Batches
+are tokenized before the clock starts for the variants (the adopted encoder's row includes its
+tokenization). Prints texts/s and the ratio to plain
 sentence-transformers' fastest batch; docs/benchmarks.md records a run.
 """
 
@@ -16,7 +17,9 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -114,6 +117,25 @@ def main() -> None:
         batches = feeds(adopted, texts, size, True)
         label = f"{cpus} single-threaded sessions side by side, batch {size}, sorted by token count"
         rows.append((label, best_rate(lambda b=batches: side_by_side(singles, b, n), n)))
+    # ONNX Runtime's offline BERT fusions (Attention, SkipLayerNormalization, BiasGelu as fused
+    # kernels), on the same two lanes: measured slower on every machine so far, so not adopted.
+    fused_graph = Path(tempfile.mkdtemp(prefix="encode-variants-")) / "fused.onnx"
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimize_model(
+        str(graph), model_type="bert", num_heads=12, hidden_size=encoders.DIM, opt_level=1
+    ).save_model_to_file(str(fused_graph))
+    fused = [session(fused_graph, 1) for _ in range(cpus)]
+    batches = feeds(adopted, texts, 16, True)
+    check = side_by_side(fused, batches, n)
+    cosine = float((check * side_by_side(singles, batches, n)).sum(axis=1).min())
+    rows.append(
+        (
+            f"{cpus} single-threaded sessions, batch 16, ORT's offline BERT fusions (min cosine to unfused {cosine:.6f})",
+            best_rate(lambda: side_by_side(fused, batches, n), n),
+        )
+    )
+    shutil.rmtree(fused_graph.parent, ignore_errors=True)
     rows.append(
         (
             f"adopted: `OnnxEncoder.encode` (batch {adopted.batch_size}, tokenizing included)",
