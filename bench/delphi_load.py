@@ -123,6 +123,8 @@ class Stats:
         self.connect_retries = 0
         self.messages_received = 0
         self.reconnects = 0
+        self.lags: list[tuple[float, float]] = []  # (s after the start, ms the load generator's loop was late)
+        self.started_loop = 0.0  # the loop's clock at the start (watch_lag)
 
 
 async def client(n, url, origin, round_id, user_id, session_key, items, think, ramp, stats: Stats, deadline):
@@ -219,6 +221,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+async def watch_lag(stats: Stats, every: float = 0.05) -> None:
+    # The latencies are measured on this process's loop: while it is busy (1,000 handshakes in the
+    # ramp) an answer that has arrived waits to be read, and counts as the server's time.
+    loop = asyncio.get_running_loop()
+    while True:
+        expected = loop.time() + every
+        await asyncio.sleep(every)
+        stats.lags.append((expected - stats.started_loop, (loop.time() - expected) * 1000))
+
+
 async def run(args, round_id, sessions, items) -> tuple[Stats, float]:
     # Several servers (comma-separated --url): clients are spread over them in turn.
     servers = []
@@ -227,6 +239,8 @@ async def run(args, round_id, sessions, items) -> tuple[Stats, float]:
         ws_url = f"{'wss' if parsed.scheme == 'https' else 'ws'}://{parsed.netloc}/ws/rounds/{round_id}/"
         servers.append((ws_url, f"{parsed.scheme}://{parsed.netloc}"))
     stats = Stats()
+    stats.started_loop = asyncio.get_running_loop().time()
+    watcher = asyncio.create_task(watch_lag(stats))
     start = time.perf_counter()
     deadline = time.monotonic() + args.max_seconds
     await asyncio.gather(
@@ -235,6 +249,7 @@ async def run(args, round_id, sessions, items) -> tuple[Stats, float]:
             for n, (user_id, key) in enumerate(sessions)
         ]
     )
+    watcher.cancel()
     return stats, time.perf_counter() - start
 
 
@@ -286,9 +301,16 @@ def main() -> None:
             for ms, at in zip(lat_ms, stats.sent_at, strict=True):
                 windows.setdefault(int(at // 10), []).append(ms)
             worst = max(windows, key=lambda w: percentile(windows[w], 0.99))
+            print("ack p99 ms per 10 s window: " + ", ".join(
+                f"{w * 10}s {percentile(windows[w], 0.99):.0f}" for w in sorted(windows)))  # fmt: skip
             print(f"ack p99 ms: during the {args.ramp:g} s ramp {percentile(ramp, 0.99):.1f} ({len(ramp)} votes), "
                   f"after it {percentile(steady, 0.99):.1f} ({len(steady)} votes); worst 10 s window "
                   f"{worst * 10}-{worst * 10 + 10} s: p99 {percentile(windows[worst], 0.99):.1f} ({len(windows[worst])} votes)")  # fmt: skip
+        ramp_lag = [ms for at, ms in stats.lags if at < args.ramp]
+        steady_lag = [ms for at, ms in stats.lags if at >= args.ramp]
+        print(f"load generator's loop late by, p99 ms: during the ramp {percentile(ramp_lag, 0.99):.1f} "
+              f"(max {max(ramp_lag, default=float('nan')):.1f}), after it {percentile(steady_lag, 0.99):.1f} "
+              f"(max {max(steady_lag, default=float('nan')):.1f})")  # fmt: skip
         print(f"duration {elapsed:.1f} s, throughput {len(stats.acked) / elapsed:.1f} acknowledged votes/s, "
               f"{stats.messages_received} messages received by clients")  # fmt: skip
         if stats.refused:
