@@ -46,6 +46,13 @@ def access_for(user, cycle: Cycle) -> Access | None:
     if not user.is_authenticated:
         return None
     membership = Membership.objects.filter(cycle=cycle, user=user, status=Membership.Status.ACTIVE).first()
+    return access_with(user, cycle, membership)
+
+
+def access_with(user, cycle: Cycle, membership: Membership | None) -> Access | None:
+    """``access_for`` given the user's active membership of the cycle (``None``: none), already read."""
+    if not user.is_authenticated:
+        return None
     if membership is not None:
         return Access(cycle=cycle, membership=membership, role=membership.role)
     if user.is_superuser:

@@ -125,8 +125,8 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
             await realtime.refuse(self, realtime.CLOSE_NOT_SIGNED_IN)
             return
         self.round_id = int(self.scope["url_route"]["kwargs"]["round_id"])
-        view = await _db(round_access)(user=user, round_id=self.round_id)
-        if view is None or await _db(realtime.sign_in_refused)(self.scope, view.round.cycle):
+        view = await _db(self._admit)(user)
+        if view is None:
             await realtime.refuse(self, realtime.CLOSE_NOT_ALLOWED)
             return
         self.user = user
@@ -138,6 +138,14 @@ class RoundConsumer(realtime.ProcessGroupConsumer):
         # event with a higher sequence than the snapshot's, never not at all. Events are held
         # until the snapshot is sent, so the snapshot is always the socket's first frame.
         await self.accept_in_group(round_group(self.round_id), self._send_snapshot)
+
+    def _admit(self, user):
+        # The member's access to the round, unless the cycle refuses this session's sign-in: one
+        # trip to a database thread per connection.
+        view = round_access(user=user, round_id=self.round_id)
+        if view is None or realtime.sign_in_refused(self.scope, view.round.cycle):
+            return None
+        return view
 
     async def _send_snapshot(self):
         await self.send_json(await _db(round_snapshot)(view=self.view, user=self.user))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from django.contrib.auth.models import AnonymousUser
@@ -21,7 +22,8 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest
 
 from accounts.models import OrganisationGroup, User
-from cycles.access import Access, access_for, get_cycle_for_member
+from core.rows import columns, instance, instances
+from cycles.access import Access, access_with, get_cycle_for_member
 from cycles.models import Cycle, Membership, Role, RoleLevel
 from cycles.selectors import DashboardScope, WaitingItem
 from workshops.delphi.aggregation import MIN_ANSWERS_SHOWN, STAKEHOLDER_GROUPS, Rule, hidden_groups, item_statistics
@@ -66,23 +68,53 @@ class RoundAccess:
         return self.access.membership is not None and self.access.role in self.plan.voting_roles
 
 
-def plan_for(cycle: Cycle) -> DelphiPlan:
-    """The cycle's plan, or an unsaved one with the defaults (reads never write)."""
+_UNREAD = object()
+
+
+def plan_for(cycle: Cycle, saved: DelphiPlan | None = _UNREAD) -> DelphiPlan:
+    """The cycle's plan, or an unsaved one with the defaults (reads never write). ``saved``: the
+    saved plan already read (``None``: there is none)."""
     from workshops.delphi.services import DEFAULT_VOTING_ROLES
 
-    plan = DelphiPlan.objects.filter(cycle=cycle).first()
+    plan = DelphiPlan.objects.filter(cycle=cycle).first() if saved is _UNREAD else saved
     return plan or DelphiPlan(cycle=cycle, voting_roles=list(DEFAULT_VOTING_ROLES))
 
 
+@cache
+def _access_query() -> str:
+    # The round, its cycle, the cycle's plan and the user's active membership: one row.
+    return (
+        f"SELECT {columns(Round, 'r')}, {columns(Cycle, 'c')}, {columns(DelphiPlan, 'p')}, {columns(Membership, 'm')}"  # noqa: S608
+        f" FROM {Round._meta.db_table} r JOIN {Cycle._meta.db_table} c ON c.id = r.cycle_id"
+        f" LEFT JOIN {DelphiPlan._meta.db_table} p ON p.cycle_id = c.id"
+        f" LEFT JOIN {Membership._meta.db_table} m ON m.cycle_id = c.id AND m.user_id = %s AND m.status = %s"
+        " WHERE r.id = %s"
+    )
+
+
 def round_access(*, user: User | AnonymousUser, round_id: int) -> RoundAccess | None:
-    """A member's access to a round (for the websocket), or None when they have none."""
-    rnd = Round.objects.select_related("cycle").filter(pk=round_id).first()
-    if rnd is None:
+    """A member's access to a round (for the websocket), or None when they have none.
+
+    One query (every socket's (re)connection asks: a room of 1,000 reconnecting after a restart
+    is 1,000 of these): ``access_for`` and ``plan_for`` from the row.
+    """
+    if not user.is_authenticated:
         return None
-    access = access_for(user, rnd.cycle)
+    with connection.cursor() as cursor:
+        cursor.execute(_access_query(), [user.pk, Membership.Status.ACTIVE.value, round_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    rnd, cycle, plan, membership = instances(row, Round, Cycle, DelphiPlan, Membership)
+    access = access_with(user, cycle, membership)
     if access is None:
         return None
-    return RoundAccess(round=rnd, plan=plan_for(rnd.cycle), access=access)
+    rnd.cycle = cycle
+    if plan is None:
+        plan = plan_for(cycle, saved=None)
+    else:
+        plan.cycle = cycle
+    return RoundAccess(round=rnd, plan=plan, access=access)
 
 
 def get_round_for_member(
@@ -248,10 +280,28 @@ def round_distributions(*, rnd: Round, plan: DelphiPlan, counts: dict[int, list[
     return {str(k): v for k, v in counts.items() if sum(v) >= quorum}
 
 
+@cache
+def _round_now_query() -> str:
+    return f"SELECT {columns(Round, 'r')} FROM {Round._meta.db_table} r WHERE r.id = %s"  # noqa: S608
+
+
+_MINE = (
+    f"SELECT item_id, value, rationale, cant_judge FROM {Vote._meta.db_table} WHERE round_id = %s AND panellist_id = %s"  # noqa: S608
+)
+
+
 def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     """Everything a client needs to (re)draw a round. The round is read first, so the sequence
     it carries is never newer than the state that follows it."""
-    rnd = Round.objects.get(pk=view.round.pk)
+    with connection.cursor() as cursor:
+        # Through the cursor, not the ORM: every (re)connecting socket reads these (core.rows).
+        cursor.execute(_round_now_query(), [view.round.pk])
+        row = cursor.fetchone()
+        if row is None:
+            raise Round.DoesNotExist(f"Round {view.round.pk} no longer exists.")
+        rnd = instance(Round, row)
+        cursor.execute(_MINE, [rnd.pk, user.pk])
+        votes = cursor.fetchall()
     plan = view.plan
     is_convener = view.is_convener
     counts, cant_judge = round_tallies(rnd.pk)
@@ -259,9 +309,7 @@ def round_snapshot(*, view: RoundAccess, user: User | AnonymousUser) -> dict:
     # A can't-judge answer: value null and ``cant_judge: true`` (the key only then, docs/realtime.md).
     mine = {
         str(item_id): {"value": value, "rationale": rationale, **({"cant_judge": True} if unjudged else {})}
-        for item_id, value, rationale, unjudged in Vote.objects.filter(round_id=rnd.pk, panellist_id=user.pk)
-        .order_by()
-        .values_list("item_id", "value", "rationale", "cant_judge")
+        for item_id, value, rationale, unjudged in votes
     }
     visible = distributions_visible(rnd=rnd, plan=plan, is_convener=is_convener)
     return {
