@@ -50,6 +50,7 @@ is unavailable) with ``HF_HUB_OFFLINE=1``; nothing is ever downloaded.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -59,6 +60,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -532,6 +534,21 @@ def _ensure_sources() -> None:
     from matching import corpora  # noqa: F401
 
 
+@contextmanager
+def bulk_load():
+    """Build many objects without the cyclic garbage collector: a corpus load creates tens of
+    thousands of items (no reference cycles among them), and every gen-2 collection this triggers
+    scans the whole heap of a server process (Django, ONNX Runtime, numpy). 0.35 s of a 1.0 s first
+    library search was those collections. Process-wide: other threads go without it for as long."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, stored_only: bool = False) -> Corpus:
     """The corpus ``key`` with a unit vector per item, held per process until its source changes.
 
@@ -550,7 +567,11 @@ def get_corpus(key: str, progress: Callable[[int, int], None] | None = None, *, 
         if cached is not None and cached.signature == signature:
             return cached
         pending = _pending.get(key)
-        items = pending[1] if pending is not None and pending[0] == signature else loader()
+        if pending is not None and pending[0] == signature:
+            items = pending[1]
+        else:
+            with bulk_load():  # not around the encoding below: that can take minutes
+                items = loader()
         _pending[key] = (signature, items)  # a page polling while it is embedded loads them once
         vectors = stacked(
             key,

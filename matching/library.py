@@ -84,7 +84,7 @@ def reference_matrix() -> tuple[np.ndarray, list[tuple[str, CorpusItem]]]:
     corpora = [embeddings.get_corpus(key) for key in REFERENCE_CORPORA if _is_available(key)]
     signature = tuple((c.key, c.signature) for c in corpora)
     if _reference.get("signature") != signature:
-        with _lock:
+        with _lock, embeddings.bulk_load():
             if _reference.get("signature") != signature:
                 vectors = [c.vectors for c in corpora if len(c)]
                 _reference["vectors"] = np.vstack(vectors) if vectors else np.zeros((0, embeddings.DIM), np.float32)

@@ -81,3 +81,34 @@ def test_a_corpus_the_store_lacks_is_not_ready_and_stores_no_array():
         embeddings.get_corpus("ifate:duties", stored_only=True)
     assert (not_ready.value.done, not_ready.value.total) == (1, 2)
     assert not StoredMatrix.objects.exists()
+
+
+def test_a_corpus_load_builds_its_items_without_the_cyclic_collector_and_gives_it_back(monkeypatch):
+    import gc
+
+    seen = []
+
+    def loader(fail: bool):
+        def items():
+            seen.append(gc.isenabled())
+            if fail:
+                raise RuntimeError("the framework's rows could not be read")
+            return [embeddings.CorpusItem(id=n, text=f"Statement {n}") for n in range(3)]
+
+        return items
+
+    embeddings._ensure_sources()
+    monkeypatch.setitem(embeddings._SOURCES, "test:broken", lambda: (("broken",), loader(fail=True)))
+    monkeypatch.setitem(embeddings._SOURCES, "test:empty", lambda: (("empty",), lambda: []))
+    monkeypatch.setitem(embeddings._SOURCES, "test:items", lambda: (("items",), loader(fail=False)))
+    assert gc.isenabled()
+
+    with pytest.raises(RuntimeError, match="could not be read"):
+        embeddings.get_corpus("test:broken", stored_only=True)
+    assert gc.isenabled()  # back on after a loader that failed
+
+    assert len(embeddings.get_corpus("test:empty")) == 0
+    with pytest.raises(embeddings.NotReady):  # its texts are not embedded: a request gets "not ready"
+        embeddings.get_corpus("test:items", stored_only=True)
+    assert seen == [False, False] and gc.isenabled()
+    embeddings.forget_corpora()
