@@ -127,7 +127,9 @@ class Stats:
         self.started_loop = 0.0  # the loop's clock at the start (watch_lag)
 
 
-async def client(n, url, origin, round_id, user_id, session_key, items, think, ramp, stats: Stats, deadline):
+async def client(
+    n, url, origin, round_id, user_id, session_key, items, think, ramp, stats: Stats, deadline, ping_interval
+):
     import websockets
 
     rng = random.Random(n)
@@ -139,7 +141,11 @@ async def client(n, url, origin, round_id, user_id, session_key, items, think, r
         last_error = None
         for attempt in range(6):  # like the browser client: retry with backoff
             try:
-                return await websockets.connect(url, additional_headers=headers, open_timeout=30, max_queue=None)
+                # A browser's WebSocket never sends pings (the API has none); the server's own
+                # keepalive pings still come every 20 s (--client-pings to add the library's).
+                return await websockets.connect(
+                    url, additional_headers=headers, open_timeout=30, max_queue=None, ping_interval=ping_interval
+                )
             except Exception as exc:  # noqa: BLE001
                 stats.connect_retries += 1
                 last_error = exc
@@ -245,7 +251,19 @@ async def run(args, round_id, sessions, items) -> tuple[Stats, float]:
     deadline = time.monotonic() + args.max_seconds
     await asyncio.gather(
         *[
-            client(n, *servers[n % len(servers)], round_id, user_id, key, items, args.think, args.ramp, stats, deadline)
+            client(
+                n,
+                *servers[n % len(servers)],
+                round_id,
+                user_id,
+                key,
+                items,
+                args.think,
+                args.ramp,
+                stats,
+                deadline,
+                20 if args.client_pings else None,
+            )
             for n, (user_id, key) in enumerate(sessions)
         ]
     )
@@ -266,6 +284,11 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=10.0, help="Clients connect spread over this many seconds.")
     parser.add_argument("--max-seconds", type=float, default=600, help="Stop sending after this long.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench cycle, users and votes afterwards.")
+    parser.add_argument(
+        "--client-pings",
+        action="store_true",
+        help="Clients also send keepalive pings every 20 s (the websockets library's default; browsers send none).",
+    )
     args = parser.parse_args()
     hosts = {urlparse(url).hostname for url in args.url.split(",")}
     if not hosts <= {"127.0.0.1", "localhost", "::1"}:

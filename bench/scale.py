@@ -184,7 +184,7 @@ def one_run(*, servers: int, clients: int, args, workdir: Path, kind: str = "dap
             [
                 PYTHON, str(ROOT / "bench" / "delphi_load.py"), "--url", urls, "--clients", str(clients),
                 "--votes", str(args.votes), "--think", str(args.think), "--ramp", str(args.ramp),
-                "--max-seconds", str(args.max_seconds),
+                "--max-seconds", str(args.max_seconds), *(["--client-pings"] if args.client_pings else []),
             ],
             cwd=ROOT, env=process_env(db.url, redis_url, "scale-load"), capture_output=True, text=True,
             timeout=args.max_seconds + 600,
@@ -248,6 +248,9 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument(
         "--server-kind", default="daphne", help="daphne, uvicorn, uvicorn-sansio, or several: daphne,uvicorn"
+    )
+    parser.add_argument(
+        "--client-pings", action="store_true", help="clients send keepalive pings too (browsers send none)"
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="scale-"))
