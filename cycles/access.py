@@ -51,8 +51,6 @@ def access_for(user, cycle: Cycle) -> Access | None:
 
 def access_with(user, cycle: Cycle, membership: Membership | None) -> Access | None:
     """``access_for`` given the user's active membership of the cycle (``None``: none), already read."""
-    if not user.is_authenticated:
-        return None
     if membership is not None:
         return Access(cycle=cycle, membership=membership, role=membership.role)
     if user.is_superuser:

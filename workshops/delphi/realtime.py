@@ -68,14 +68,20 @@ def _interval(round_id: int | None = None) -> float:
 
 def round_state_messages(round_id: int) -> list[dict]:
     """Group messages describing the round now (its state, and whether it closed)."""
-    from workshops.delphi.selectors import distributions_visible, plan_for, public_quorum, round_progress, round_tallies
+    from workshops.delphi.selectors import (
+        default_plan,
+        distributions_visible,
+        public_quorum,
+        round_progress,
+        round_tallies,
+    )
     from workshops.models import DelphiPlan, Round
 
     rnd = Round.objects.select_related("cycle__delphi_plan").get(pk=round_id)  # the round and its plan: one query
     try:
         plan = rnd.cycle.delphi_plan
     except DelphiPlan.DoesNotExist:
-        plan = plan_for(rnd.cycle)  # none saved: the defaults
+        plan = default_plan(rnd.cycle)  # none saved (the join found none): the defaults
     counts, cant_judge = round_tallies(round_id)
     progress = round_progress(rnd=rnd, plan=plan, counts=counts, cant_judge=cant_judge)
     progress["revealed"] = rnd.results_revealed

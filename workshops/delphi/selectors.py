@@ -68,16 +68,16 @@ class RoundAccess:
         return self.access.membership is not None and self.access.role in self.plan.voting_roles
 
 
-_UNREAD = object()
-
-
-def plan_for(cycle: Cycle, saved: DelphiPlan | None = _UNREAD) -> DelphiPlan:
-    """The cycle's plan, or an unsaved one with the defaults (reads never write). ``saved``: the
-    saved plan already read (``None``: there is none)."""
+def default_plan(cycle: Cycle) -> DelphiPlan:
+    """An unsaved plan with the defaults, for a cycle that has saved none."""
     from workshops.delphi.services import DEFAULT_VOTING_ROLES
 
-    plan = DelphiPlan.objects.filter(cycle=cycle).first() if saved is _UNREAD else saved
-    return plan or DelphiPlan(cycle=cycle, voting_roles=list(DEFAULT_VOTING_ROLES))
+    return DelphiPlan(cycle=cycle, voting_roles=list(DEFAULT_VOTING_ROLES))
+
+
+def plan_for(cycle: Cycle) -> DelphiPlan:
+    """The cycle's plan, or an unsaved one with the defaults (reads never write)."""
+    return DelphiPlan.objects.filter(cycle=cycle).first() or default_plan(cycle)
 
 
 @cache
@@ -110,10 +110,8 @@ def round_access(*, user: User | AnonymousUser, round_id: int) -> RoundAccess | 
     if access is None:
         return None
     rnd.cycle = cycle
-    if plan is None:
-        plan = plan_for(cycle, saved=None)
-    else:
-        plan.cycle = cycle
+    plan = plan or default_plan(cycle)
+    plan.cycle = cycle
     return RoundAccess(round=rnd, plan=plan, access=access)
 
 

@@ -8,10 +8,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cycles.access import access_for
-from cycles.models import Membership, Role
+from cycles.models import Cycle, Membership, Role
 from tests.factories import UserFactory
 from tests.workshops.delphi.factories import start_delphi
-from workshops.delphi.selectors import plan_for, round_access, round_snapshot
+from workshops.delphi.selectors import default_plan, round_access, round_snapshot
 from workshops.models import DelphiPlan, Round
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_a_members_access_is_what_the_orm_reads_in_one_query(personas):
     # Every column converted as the ORM converts it: datetimes (text on SQLite), JSON, booleans.
     assert fields(view.round) == fields(Round.objects.get(pk=delphi.round.pk))
     assert view.round.deadline == deadline
-    assert fields(view.round.cycle) == fields(personas.cycle.__class__.objects.get(pk=personas.cycle.pk))
+    assert fields(view.round.cycle) == fields(Cycle.objects.get(pk=personas.cycle.pk))
     assert fields(view.plan) == fields(DelphiPlan.objects.get(cycle=personas.cycle))
     assert view.plan.voting_roles == [str(Role.TECHNOLOGIST), str(Role.EMPLOYER)]
     assert view.plan.allow_cant_judge is True
@@ -68,5 +68,5 @@ def test_a_cycle_without_a_saved_plan_gets_the_default_plan(personas):
     view = round_access(user=personas.technologist, round_id=delphi.round.pk)
 
     assert view.plan.pk is None
-    assert view.plan.voting_roles == plan_for(personas.cycle).voting_roles
+    assert view.plan.voting_roles == default_plan(personas.cycle).voting_roles
     assert view.can_vote
