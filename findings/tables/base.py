@@ -49,6 +49,7 @@ class Column:
     label: str
     kind: str = "text"  # text | int | float | pct | list | bool
     sortable: bool = True
+    phone: bool = True  # False: left out on a phone's narrow screen (the page's point stays in view)
 
     @property
     def numeric(self) -> bool:

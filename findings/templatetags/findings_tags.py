@@ -17,9 +17,19 @@ def cell(row: dict, column) -> str:
     return column.text(row)
 
 
+#: Bootstrap's classes for a column left out below the md breakpoint (768 px).
+NOT_ON_A_PHONE = "d-none d-md-table-cell"
+
+
+@register.filter
+def header_class(column) -> str:
+    """A header cell's classes: its column's alignment, and whether a phone shows it."""
+    return " ".join(c for c in ("text-end" if column.numeric else "", "" if column.phone else NOT_ON_A_PHONE) if c)
+
+
 @register.filter
 def cell_class(row: dict, column) -> str:
-    classes = []
+    classes = [] if column.phone else [NOT_ON_A_PHONE]
     if column.numeric:
         classes.append("text-end")
     value = row.get(column.key)

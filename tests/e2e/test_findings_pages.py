@@ -94,3 +94,25 @@ def test_filters_sorting_and_downloads_work_in_the_browser(server_url, new_page,
     page.wait_for_url("**threshold=70**")
     assert int(page.locator(".findings-figures dd").first.inner_text()) < int(served_at_default)
     _shot(page, "threshold-70")
+
+
+def test_on_a_phone_a_findings_page_opens_on_its_figures(server_url, new_page, login, demo_with_run):
+    page = login(new_page(viewport={"width": 390, "height": 844}), "employer@demo.test", "foresight-demo")
+    page.goto(f"/cycles/{POC}/findings/fit_surplus/")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Fit & surplus factors")
+    # The page's heading comes before the list of findings pages, which a link at the top reaches.
+    pages_list = page.get_by_role("complementary", name="Findings pages")
+    assert heading.bounding_box()["y"] < pages_list.bounding_box()["y"]
+    assert heading.bounding_box()["y"] < 844
+    page.get_by_role("link", name="All findings pages").click()
+    page.wait_for_url("**#findings-pages")
+    # The fit and surplus columns are in view without scrolling the table sideways; the
+    # reference and the duty counts are left for wider screens.
+    table = page.locator("table[data-table=fit_surplus]")
+    for label in ("Standard", "Fit factor %", "Surplus factor %"):
+        box = table.get_by_role("columnheader", name=label).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, label
+    expect(table.get_by_role("columnheader", name="Reference")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(page, "phone-fit_surplus")
