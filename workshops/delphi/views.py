@@ -148,6 +148,9 @@ def round_open(request: HttpRequest, slug: str) -> HttpResponse:
         "next_number": (previous.number + 1) if previous else 1,
         "round1_items": selectors.round1_item_count(access.cycle) if previous is None else None,
         "still_open": previous is not None and previous.is_open,
+        # Fewer people who may vote than the answers an item needs: no item can reach consensus.
+        "panel": len(selectors.voter_ids(access.cycle.pk, plan)),
+        "voting_role_labels": _voting_role_labels(plan),
     }
     return render(request, "workshops/delphi/round_open.html", context)
 

@@ -10,7 +10,7 @@ from tests.workshops.delphi.factories import (
     fast_passwords,  # noqa: F401
     start_delphi,
 )
-from workshops.delphi.services import PLAN_LOCKED, round_close, round_open, vote_cast
+from workshops.delphi.services import PLAN_LOCKED, delphi_plan_ensure, round_close, round_open, vote_cast
 from workshops.models import DelphiPlan, Round, Vote
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +329,21 @@ def test_the_plan_refuses_a_minimum_below_the_anonymity_floor(personas):
     assert "The plan was not saved" in response.content.decode()
     assert f"greater than or equal to {MIN_ANSWERS_SHOWN}" in response.content.decode()
     assert plan_for(personas.cycle).min_responses != MIN_ANSWERS_SHOWN - 1
+
+
+def test_opening_a_round_warns_when_the_panel_is_smaller_than_an_item_needs(personas):
+    from tests.workshops.delphi.factories import add_panellists
+
+    add_capabilities(personas.cycle, 1)
+    plan = delphi_plan_ensure(cycle=personas.cycle)
+    plan.min_responses = 5
+    plan.save()
+    client = personas.client_for(personas.convener)
+    voters = len([r for r in ("technologist", "employer", "educator") if r in plan.voting_roles])
+    page = client.get(url("delphi_round_open")).content.decode()
+    assert "No item can reach consensus with this panel." in page
+    assert f"Only {voters} active members can vote" in page and "at least 5 answers" in page
+    assert reverse("cycles:members", args=["cycle-a"]) in page and url("delphi_plan") in page
+
+    add_panellists(personas.cycle, 5 - voters)
+    assert "No item can reach consensus" not in client.get(url("delphi_round_open")).content.decode()
