@@ -86,6 +86,16 @@ def candidates() -> list[tuple[str, object]]:
 
         return f
 
+    def hub_penalty_and_context(beta, name, gamma):
+        # The hub term as a penalty only: statements denser than the median lose, the rest keep
+        # their cosine (the symmetric term also lifts isolated statements above relevant ones).
+        def f(p):
+            centre = float(np.median(p.column_hub))
+            base = ranking.with_context(p.cos, p.contexts[name], gamma) if name in p.contexts else p.cos
+            return ranking.hub_corrected(base, np.maximum(p.column_hub, centre), beta, centre)
+
+        return f
+
     def adopted(p):
         if p.cands is None:
             return None
@@ -111,6 +121,9 @@ def candidates() -> list[tuple[str, object]]:
         ("hub β 0.5 + title context γ 0.1", hub_and_context(0.5, "title", 0.1)),
         ("hub β 0.5 + skills context γ 0.05", hub_and_context(0.5, "skills", 0.05)),
         ("hub β 0.25 + skills context γ 0.1", hub_and_context(0.25, "skills", 0.1)),
+        ("hub penalty only β 0.5 + title context γ 0.1", hub_penalty_and_context(0.5, "title", 0.1)),
+        ("hub penalty only β 0.75 + title context γ 0.1", hub_penalty_and_context(0.75, "title", 0.1)),
+        ("hub penalty only β 1.0 + title context γ 0.1", hub_penalty_and_context(1.0, "title", 0.1)),
     ]
 
 
