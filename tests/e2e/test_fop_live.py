@@ -83,3 +83,24 @@ def test_a_member_removed_from_the_cycle_is_told_and_the_fop_page_stops_reconnec
     attempts = len(connections)
     page.wait_for_timeout(3000)  # a page still retrying would have tried again by now
     assert len(connections) == attempts == 2
+
+
+def test_on_a_phone_an_employer_reads_each_capability_of_a_fop_as_one_block(server_url, new_page, login, personas):
+    levels, caps = build_needs(personas.cycle)
+    fop = make_fop(personas.cycle, capabilities=caps[:2], role_level=levels[0], reviewers=[personas.employer])
+    page = login(new_page(viewport={"width": 390, "height": 844}), personas.employer.email)
+    page.goto(f"/cycles/{personas.cycle.slug}/fops/{fop.pk}/")
+    row = page.locator(f"#entry-{caps[0].pk}")
+    statement = row.locator("td").first
+    # The statement takes the screen's width (five squeezed columns left it a word a line), and
+    # each other cell is a line under its column's name.
+    assert statement.bounding_box()["width"] > 300
+    expect(row.locator("td[data-label=Consensus]")).to_be_visible()
+    assert (
+        page.evaluate(
+            "(td) => getComputedStyle(td, '::before').content", row.locator("td[data-label=Required]").element_handle()
+        )
+        == '"Required: "'
+    )
+    expect(row.locator("select[name=proficiency]")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
