@@ -39,6 +39,14 @@ def test_a_panellist_answers_three_items_on_a_phone_by_tapping_and_moving_next(s
         page.get_by_role("button", name="Next", exact=True).tap()
     expect(page.locator("[data-pager-position]")).to_have_text("4 of 6")
     assert no_sideways_scroll(page)
+    # The rationale reads as a control that opens (the summary's triangle, drawn by the page's
+    # style), and tapping it opens the box.
+    rationale = page.locator(f"#item-{delphi.items[3].pk} details.delphi-rationale")
+    marker = "(s) => getComputedStyle(s, '::before').content"
+    assert page.evaluate(marker, rationale.locator("summary").element_handle()) == '"▸"'
+    rationale.locator("summary").tap()
+    expect(rationale.locator("textarea")).to_be_visible()
+    assert page.evaluate(marker, rationale.locator("summary").element_handle()) == '"▾"'
     assert sorted(Vote.objects.filter(panellist=personas.technologist).values_list("item_id", "value")) == [
         (item.pk, 2) for item in delphi.items[:3]
     ]
