@@ -62,6 +62,7 @@ def test_the_panel_says_how_far_preparing_is_queues_the_warm_up_and_then_suggest
     assert "Preparing" not in body and "delay:3s" not in body
     names = re.findall(r'<span class="flex-grow-1">([^<]+)</span>', body)
     assert set(names) == {"cold chain logistics", "good manufacturing practice", "aseptic processing"}
+    assert "The score is the similarity of meaning to the statement, from 0 to 1" in body  # what the numbers are
 
 
 def test_every_suggestion_corpus_can_be_prepared_by_the_warm_up(personas, esco):
