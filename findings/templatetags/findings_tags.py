@@ -21,17 +21,19 @@ def cell(row: dict, column) -> str:
 NOT_ON_A_PHONE = "d-none d-md-table-cell"
 
 
+def _column_classes(column) -> list[str]:
+    """What every cell of a column shares, its header too: whether a phone shows it, its alignment."""
+    return ([] if column.phone else [NOT_ON_A_PHONE]) + (["text-end"] if column.numeric else [])
+
+
 @register.filter
 def header_class(column) -> str:
-    """A header cell's classes: its column's alignment, and whether a phone shows it."""
-    return " ".join(c for c in ("text-end" if column.numeric else "", "" if column.phone else NOT_ON_A_PHONE) if c)
+    return " ".join(_column_classes(column))
 
 
 @register.filter
 def cell_class(row: dict, column) -> str:
-    classes = [] if column.phone else [NOT_ON_A_PHONE]
-    if column.numeric:
-        classes.append("text-end")
+    classes = _column_classes(column)
     value = row.get(column.key)
     if column.key.startswith("prof_") and column.kind == "int" and value:
         classes.append(f"prof-{value} text-center")
